@@ -1,0 +1,7 @@
+"""syne-dyhpo: DyHPO (Wistuba, Kadra, Grabocka, NeurIPS 2022) for Syne Tune."""
+
+from syne_dyhpo.scheduler import DyHPO
+
+__version__ = "0.1.0"
+
+__all__ = ["DyHPO", "__version__"]

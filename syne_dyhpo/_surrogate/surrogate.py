@@ -1,0 +1,161 @@
+"""Fitting and querying the deep-kernel GP, robust to numerical failures.
+
+Notation: ``inputs`` ``(n, p)`` packed rows (see
+:mod:`~syne_dyhpo._surrogate.feature_extractor`), ``y`` ``(n,)`` normalized
+targets in ``[0, 1]`` (lower is better), ``test_inputs`` ``(m, p)``.
+
+Fitting maximizes the exact marginal likelihood with Adam: from scratch the
+first time and after a failure, warm-started with a short refit otherwise
+(Wistuba et al. 2022, Sec. 4.1). To bound its cost, the network is fit on at
+most ``max_fit_points`` observations; the posterior always conditions on all.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+
+import gpytorch
+import numpy as np
+import torch
+from linear_operator.utils.errors import NanError, NotPSDError
+
+from syne_dyhpo._surrogate.feature_extractor import FeatureExtractor
+from syne_dyhpo._surrogate.model import DeepKernelGP
+
+logger = logging.getLogger(__name__)
+
+DTYPE = torch.float64
+# Exact Cholesky up to this many points (gpytorch switches to CG at 800 by default).
+MAX_CHOLESKY_SIZE = 20_000
+
+
+class NonFiniteLossError(ArithmeticError):
+    """The marginal likelihood became NaN or infinite during fitting."""
+
+
+NUMERICAL_ERRORS = (NotPSDError, NanError, torch.linalg.LinAlgError, NonFiniteLossError)
+
+
+class SurrogateUnavailableError(RuntimeError):
+    """No usable model: the caller should fall back to a model-free choice."""
+
+
+class DeepKernelSurrogate:
+    """Deep-kernel GP surrogate of DyHPO.
+
+    :param config_dim: encoded configuration dimension ``d``.
+    :param curve_length: learning-curve length ``L``.
+    :param widths: dense-layer widths of the feature extractor.
+    :param learning_rate: Adam step size.
+    :param scratch_steps: Adam steps of a fit from scratch.
+    :param refine_steps: Adam steps of a warm-started refit.
+    :param max_fit_points: largest number of observations the network is fit on.
+    :param max_attempts: fits tried (each further one from scratch, new seed)
+        before giving up and keeping the previous model.
+    """
+
+    def __init__(
+        self,
+        config_dim: int,
+        curve_length: int,
+        *,
+        widths: tuple[int, ...] = (64, 128),
+        learning_rate: float = 0.01,
+        scratch_steps: int = 200,
+        refine_steps: int = 20,
+        max_fit_points: int = 512,
+        max_attempts: int = 3,
+    ):
+        self.config_dim = config_dim
+        self.curve_length = curve_length
+        self.widths = tuple(widths)
+        self.learning_rate = learning_rate
+        self.scratch_steps = scratch_steps
+        self.refine_steps = refine_steps
+        self.max_fit_points = max_fit_points
+        self.max_attempts = max_attempts
+        self.model: DeepKernelGP | None = None
+
+    def _new_model(self, inputs: torch.Tensor, y: torch.Tensor, seed: int) -> DeepKernelGP:
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            extractor = FeatureExtractor(self.config_dim, self.curve_length, widths=self.widths)
+            likelihood = gpytorch.likelihoods.GaussianLikelihood()
+            model = DeepKernelGP(inputs, y, likelihood, extractor)
+        return model.to(DTYPE)
+
+    def _train(self, model: DeepKernelGP, inputs: torch.Tensor, y: torch.Tensor, steps: int):
+        model.set_train_data(inputs, y, strict=False)
+        model.train()
+        optimizer = torch.optim.Adam(model.parameters(), lr=self.learning_rate)
+        mll = gpytorch.mlls.ExactMarginalLogLikelihood(model.likelihood, model)
+        with gpytorch.settings.max_cholesky_size(MAX_CHOLESKY_SIZE):
+            for _ in range(steps):
+                optimizer.zero_grad()
+                loss = -mll(model(inputs), y)
+                if not torch.isfinite(loss):
+                    raise NonFiniteLossError(f"marginal log-likelihood is {loss.item()}")
+                loss.backward()
+                optimizer.step()
+
+    def fit(self, inputs: np.ndarray, y: np.ndarray, *, from_scratch: bool, seed: int) -> bool:
+        """Fit to ``inputs (n, p)``, ``y (n,)``; returns whether a fit succeeded.
+
+        On failure the previous model (if any) is kept unchanged in memory and a
+        warning is logged; numerical errors never propagate.
+        """
+        rng = np.random.default_rng(seed)
+        if len(y) > self.max_fit_points:
+            subset = np.sort(rng.choice(len(y), size=self.max_fit_points, replace=False))
+            inputs, y = inputs[subset], y[subset]
+        inputs_t = torch.as_tensor(inputs, dtype=DTYPE)
+        y_t = torch.as_tensor(y, dtype=DTYPE)
+        backup = None if self.model is None else copy.deepcopy(self.model.state_dict())
+        for attempt in range(self.max_attempts):
+            scratch = from_scratch or self.model is None or attempt > 0
+            model = self._new_model(inputs_t, y_t, seed + attempt) if scratch else self.model
+            steps = self.scratch_steps if scratch else self.refine_steps
+            try:
+                self._train(model, inputs_t, y_t, steps)
+            except NUMERICAL_ERRORS as err:
+                logger.debug("Surrogate fit attempt %d failed: %s", attempt + 1, err)
+                if backup is not None:
+                    self.model.load_state_dict(backup)
+                continue
+            self.model = model
+            return True
+        logger.warning(
+            "Surrogate fit failed %d times on %d observations; %s",
+            self.max_attempts,
+            len(y),
+            "keeping the previous model" if self.model is not None else "no model yet",
+        )
+        return False
+
+    def predict(
+        self, inputs: np.ndarray, y: np.ndarray, test_inputs: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Posterior of the latent function at ``test_inputs (m, p)`` given all data.
+
+        :return: ``mean (m,)`` and ``std (m,)``.
+        :raises SurrogateUnavailableError: no fitted model, or the posterior
+            cannot be computed.
+        """
+        if self.model is None:
+            raise SurrogateUnavailableError("the surrogate has not been fit yet")
+        model = self.model
+        model.set_train_data(
+            torch.as_tensor(inputs, dtype=DTYPE), torch.as_tensor(y, dtype=DTYPE), strict=False
+        )
+        model.eval()
+        try:
+            with torch.no_grad(), gpytorch.settings.max_cholesky_size(MAX_CHOLESKY_SIZE):
+                posterior = model(torch.as_tensor(test_inputs, dtype=DTYPE))
+                mean = posterior.mean.numpy()
+                std = posterior.variance.clamp_min(0.0).sqrt().numpy()
+        except NUMERICAL_ERRORS as err:
+            raise SurrogateUnavailableError(f"posterior failed: {err}") from err
+        if not (np.all(np.isfinite(mean)) and np.all(np.isfinite(std))):
+            raise SurrogateUnavailableError("posterior has non-finite values")
+        return mean, std

@@ -1,0 +1,1 @@
+"""Trial backends beyond Syne Tune's own (imported lazily: optional extras)."""

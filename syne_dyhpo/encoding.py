@@ -1,0 +1,156 @@
+"""Configuration space <-> unit cube, reusing Syne Tune's ``HyperparameterRanges``.
+
+Notation (used across the package):
+
+- ``d``: encoded dimension of a configuration (one-hot for categorical choices).
+- ``X``: ``(n, d)`` encoded configurations in ``[0, 1]^d``; log-scaled domains are
+  encoded on their log scale, ``reverseloguniform`` on ``-log(1 - x)``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import numpy as np
+from syne_tune.config_space import (
+    Categorical,
+    Domain,
+    Float,
+    FiniteRange,
+    Integer,
+    config_space_size,
+)
+from syne_tune.optimizer.schedulers.searchers.utils.hp_ranges_factory import (
+    make_hyperparameter_ranges,
+)
+
+SUPPORTED_DOMAINS = (Float, Integer, Categorical, FiniteRange)
+CONSTANT_TYPES = (str, int, float, bool, type(None))
+
+
+def _check_domain(name: str, domain: Domain) -> None:
+    """Raise ``ValueError`` naming ``name`` if ``domain`` cannot be encoded."""
+    if not isinstance(domain, SUPPORTED_DOMAINS):
+        raise ValueError(
+            f"Hyperparameter '{name}': unsupported domain {domain!r}; expected one of "
+            "uniform, loguniform, reverseloguniform, randint, lograndint, choice, "
+            "ordinal, finrange, logfinrange, or a constant"
+        )
+    if isinstance(domain, (Float, Integer)):
+        lower, upper = domain.lower, domain.upper
+        if not (math.isfinite(lower) and math.isfinite(upper)) or lower > upper:
+            raise ValueError(
+                f"Hyperparameter '{name}': bounds [{lower}, {upper}] are malformed; "
+                "expected finite lower <= upper"
+            )
+    if isinstance(domain, Categorical):
+        if len(domain.categories) == 0:
+            raise ValueError(f"Hyperparameter '{name}': choice has no categories")
+        bad = [c for c in domain.categories if not isinstance(c, (str, int, float))]
+        if bad:
+            raise ValueError(
+                f"Hyperparameter '{name}': categories {bad!r} are not str, int or float"
+            )
+    try:
+        make_hyperparameter_ranges({name: domain})
+    except (AssertionError, ValueError, TypeError, ZeroDivisionError) as err:
+        raise ValueError(f"Hyperparameter '{name}': malformed domain {domain!r} ({err})") from err
+
+
+def validate_config_space(config_space: Mapping[str, Any]) -> None:
+    """Reject a config space DyHPO cannot search, naming the bad hyperparameter."""
+    if not isinstance(config_space, Mapping):
+        raise TypeError(
+            f"config_space must be a dict of Syne Tune domains, got {type(config_space).__name__}"
+        )
+    for name, value in config_space.items():
+        if not isinstance(name, str):
+            raise ValueError(f"config_space key {name!r} must be a string")
+        if isinstance(value, Domain):
+            _check_domain(name, value)
+        elif not isinstance(value, CONSTANT_TYPES):
+            raise ValueError(
+                f"Hyperparameter '{name}': value {value!r} of type {type(value).__name__} is "
+                "neither a Syne Tune domain nor a constant (str, int, float, bool, None)"
+            )
+    if not any(isinstance(v, Domain) for v in config_space.values()):
+        raise ValueError("config_space has no hyperparameter to tune (only constants)")
+
+
+class ConfigEncoder:
+    """Encodes the tunable part of a config space on the unit cube.
+
+    Constants are passed through untouched by :meth:`full_config`.
+
+    :param config_space: Syne Tune config space (domains and constants).
+    """
+
+    def __init__(self, config_space: Mapping[str, Any]):
+        validate_config_space(config_space)
+        self.config_space = dict(config_space)
+        self.tunable = {k: v for k, v in config_space.items() if isinstance(v, Domain)}
+        self.constants = {k: v for k, v in config_space.items() if not isinstance(v, Domain)}
+        self._hp_ranges = make_hyperparameter_ranges(self.tunable)
+
+    @property
+    def dim(self) -> int:
+        """Encoded dimension ``d``."""
+        return self._hp_ranges.ndarray_size
+
+    @property
+    def size(self) -> int | None:
+        """Number of distinct configurations, ``None`` if infinite."""
+        return config_space_size(self.tunable)
+
+    def encode(self, configs: Iterable[Mapping[str, Any]]) -> np.ndarray:
+        """``configs`` (n dicts) -> ``X`` of shape ``(n, d)``."""
+        rows = [self._hp_ranges.to_ndarray(self.tunable_part(c)) for c in configs]
+        if not rows:
+            return np.zeros((0, self.dim))
+        return np.vstack(rows)
+
+    def sample(self, random_state: np.random.RandomState, n: int) -> list[dict[str, Any]]:
+        """``n`` configurations drawn uniformly (on each domain's own scale)."""
+        return self._hp_ranges.random_configs(random_state, n)
+
+    def tunable_part(self, config: Mapping[str, Any]) -> dict[str, Any]:
+        return {k: config[k] for k in self.tunable}
+
+    def key(self, config: Mapping[str, Any]) -> str:
+        """Hashable identity of a configuration, for deduplication."""
+        return self._hp_ranges.config_to_match_string(self.tunable_part(config))
+
+    def complete(self, partial: Mapping[str, Any]) -> dict[str, Any]:
+        """Fill missing hyperparameters of ``partial`` with the domain's midpoint.
+
+        Raises ``ValueError`` naming a key outside the space or an invalid value.
+        """
+        unknown = [k for k in partial if k not in self.config_space]
+        if unknown:
+            raise ValueError(
+                f"points_to_evaluate entry {dict(partial)} has keys {unknown} that are not in "
+                f"config_space (expected a subset of {sorted(self.config_space)})"
+            )
+        midpoint = self._hp_ranges.from_ndarray(np.full(self.dim, 0.5))
+        config = {}
+        for name, domain in self.tunable.items():
+            if name not in partial:
+                config[name] = _python_scalar(midpoint[name])
+                continue
+            value = partial[name]
+            if not domain.is_valid(value):
+                raise ValueError(
+                    f"points_to_evaluate: value {value!r} of '{name}' is not in its domain {domain}"
+                )
+            config[name] = value
+        return config
+
+    def full_config(self, config: Mapping[str, Any]) -> dict[str, Any]:
+        """The config a trial receives: constants plus tunable values."""
+        return {**self.constants, **{k: _python_scalar(config[k]) for k in self.tunable}}
+
+
+def _python_scalar(value: Any) -> Any:
+    return value.item() if isinstance(value, np.generic) else value

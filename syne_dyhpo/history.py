@@ -1,0 +1,156 @@
+"""Learning curves observed so far and the model inputs built from them.
+
+Notation:
+
+- ``T``: ``max_t``, the largest level; levels are ``1 ... T``.
+- ``L``: curve length fed to the model, ``max(T - 1, 1)``: a prediction at level
+  ``l`` sees the values at levels ``1 ... l - 1``.
+- ``curve``: ``(T,)`` values of one trial in the minimized direction; ``nan``
+  where not observed, ``+inf`` where the metric was not finite (diverged).
+- ``inputs``: ``(n, d + 1 + 2 L)`` packed model rows (see
+  :mod:`~syne_dyhpo._surrogate.feature_extractor`), ``y``: ``(n,)`` targets
+  normalized to ``[0, 1]``, 0 the best value seen.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+RUNNING, PAUSED, FINISHED, FAILED = "running", "paused", "finished", "failed"
+
+
+@dataclass
+class TrialRecord:
+    """What DyHPO knows of one trial.
+
+    :param config: hyperparameters (tunable part).
+    :param x: ``(d,)`` encoded configuration.
+    :param curve: ``(T,)`` observed values, see module notation.
+    :param status: one of ``running``, ``paused``, ``finished``, ``failed``.
+    :param target: level the current (or last) run of the trial stops at.
+    """
+
+    config: dict[str, Any]
+    x: np.ndarray
+    curve: np.ndarray
+    status: str = RUNNING
+    target: int = 1
+
+    @property
+    def last_level(self) -> int:
+        """Highest level observed, 0 if none."""
+        observed = np.flatnonzero(~np.isnan(self.curve))
+        return int(observed[-1]) + 1 if observed.size else 0
+
+
+def robust_range(values: np.ndarray) -> tuple[float, float]:
+    """``(low, high)`` used to map finite values onto ``[0, 1]``.
+
+    ``low`` is the best (smallest) value. ``high`` is the largest value unless
+    it lies beyond ``q90 + (q90 - low)``: a few diverged runs (1e15 losses) must
+    not squash every other value to 0. Values above ``high`` map to 1.
+    """
+    low = float(values.min())
+    q90 = float(np.quantile(values, 0.9))
+    high = min(float(values.max()), q90 + (q90 - low))
+    return low, high if high > low else low + 1.0
+
+
+class LearningCurveHistory:
+    """Per-trial learning curves and their encoding for the surrogate.
+
+    :param max_t: largest level ``T``.
+    """
+
+    def __init__(self, max_t: int):
+        self.max_t = max_t
+        self.curve_length = max(max_t - 1, 1)
+        self.trials: dict[int, TrialRecord] = {}
+
+    def add(self, trial_id: int, config: dict[str, Any], x: np.ndarray) -> TrialRecord:
+        record = TrialRecord(config=config, x=x, curve=np.full(self.max_t, np.nan))
+        self.trials[trial_id] = record
+        return record
+
+    def record(self, trial_id: int, level: int, value: float) -> None:
+        """Store ``value`` (minimized direction) at ``level``; non-finite -> ``+inf``."""
+        self.trials[trial_id].curve[level - 1] = value if np.isfinite(value) else np.inf
+
+    def with_status(self, *statuses: str) -> list[int]:
+        return [tid for tid, rec in self.trials.items() if rec.status in statuses]
+
+    @property
+    def num_observations(self) -> int:
+        return int(sum(np.count_nonzero(~np.isnan(r.curve)) for r in self.trials.values()))
+
+    def _matrices(self, trial_ids: list[int]) -> tuple[np.ndarray, np.ndarray]:
+        """``X (k, d)`` and raw curves ``C (k, T)`` of ``trial_ids``."""
+        X = np.vstack([self.trials[t].x for t in trial_ids])
+        C = np.vstack([self.trials[t].curve for t in trial_ids])
+        return X, C
+
+    def normalizer(self) -> tuple[float, float]:
+        """``(low, high)`` over all finite observations; see :func:`robust_range`."""
+        C = np.concatenate([r.curve for r in self.trials.values()])
+        finite = C[np.isfinite(C)]
+        return robust_range(finite) if finite.size else (0.0, 1.0)
+
+    @staticmethod
+    def normalize(C: np.ndarray, low: float, high: float) -> np.ndarray:
+        """Map values onto ``[0, 1]`` (``+inf`` -> 1), keeping ``nan``."""
+        with np.errstate(invalid="ignore"):
+            return np.clip((C - low) / (high - low), 0.0, 1.0)
+
+    def _pack(self, X: np.ndarray, N: np.ndarray, levels: np.ndarray) -> np.ndarray:
+        """Rows ``[x | l / T | curve before l | mask]`` for levels ``l`` ``(n,)``.
+
+        :param X: ``(n, d)`` encoded configurations.
+        :param N: ``(n, T)`` normalized curves (``nan`` unobserved).
+        :param levels: ``(n,)`` level of each row, ``1 ... T``.
+        """
+        L = self.curve_length
+        observed = ~np.isnan(N)
+        values = np.where(observed, N, 0.0)
+        if N.shape[1] < L:  # T == 1: pad the single position
+            pad = ((0, 0), (0, L - N.shape[1]))
+            values, observed = np.pad(values, pad), np.pad(observed, pad)
+        before = np.arange(L)[None, :] < (levels[:, None] - 1)
+        return np.hstack(
+            [
+                X,
+                (levels / self.max_t)[:, None],
+                values[:, :L] * before,
+                (observed[:, :L] & before).astype(np.float64),
+            ]
+        )
+
+    def training_data(self, low: float, high: float) -> tuple[np.ndarray, np.ndarray]:
+        """All observations as ``inputs (n, p)`` and ``y (n,)``."""
+        trial_ids = list(self.trials)
+        X, C = self._matrices(trial_ids)
+        N = self.normalize(C, low, high)
+        rows, cols = np.nonzero(~np.isnan(N))
+        return self._pack(X[rows], N[rows], cols + 1), N[rows, cols]
+
+    def next_level_inputs(self, trial_ids: list[int], low: float, high: float) -> np.ndarray:
+        """Inputs of ``trial_ids`` at their next level (last observed + 1)."""
+        X, C = self._matrices(trial_ids)
+        levels = np.array([min(self.trials[t].last_level + 1, self.max_t) for t in trial_ids])
+        return self._pack(X, self.normalize(C, low, high), levels)
+
+    def new_config_inputs(self, X: np.ndarray) -> np.ndarray:
+        """Inputs of unseen configurations ``X (k, d)`` at level 1."""
+        N = np.full((len(X), self.max_t), np.nan)
+        return self._pack(X, N, np.ones(len(X), dtype=int))
+
+    def best_per_level(self, low: float, high: float) -> np.ndarray:
+        """``(T,)`` best normalized value at each level; the overall best where
+        no trial has reached a level yet."""
+        _, C = self._matrices(list(self.trials))
+        N = self.normalize(C, low, high)
+        best = np.where(np.isnan(N), np.inf, N).min(axis=0)
+        overall = best.min()
+        return np.where(np.isfinite(best), best, overall if np.isfinite(overall) else 1.0)

@@ -1,0 +1,150 @@
+"""DyHPO's choice: start a new configuration, or advance a paused trial one level.
+
+Every paused trial is a candidate at its next level, every configuration of a
+fresh random sample at level 1; the candidate with the largest multi-fidelity
+expected improvement wins (Wistuba, Kadra, Grabocka 2022, Alg. 1). Running
+trials are never candidates; their pending level enters the posterior as a
+fantasy observation at the posterior mean ("kriging believer", Ginsbourger
+et al. 2010), so parallel workers are not sent to the same region.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from syne_dyhpo._surrogate import DeepKernelSurrogate, SurrogateUnavailableError
+from syne_dyhpo.acquisition import log_expected_improvement
+from syne_dyhpo.encoding import ConfigEncoder
+from syne_dyhpo.history import PAUSED, RUNNING, LearningCurveHistory
+
+logger = logging.getLogger(__name__)
+
+# The GP needs at least this many observations; before, new configurations are random.
+MIN_OBSERVATIONS_FOR_MODEL = 2
+
+
+@dataclass(frozen=True)
+class Choice:
+    """Either ``config`` (start a new configuration) or ``trial_id`` (resume it)."""
+
+    config: dict[str, Any] | None = None
+    trial_id: int | None = None
+
+
+class DyHPOSearcher:
+    """Chooses what to train next from the learning-curve history.
+
+    :param encoder: encodes configurations.
+    :param history: learning curves, shared with the scheduler that records them.
+    :param random_seed: seeds the candidate sampling and the surrogate.
+    :param num_new_candidates: size of the fresh random sample of unseen
+        configurations scored at every decision.
+    :param points_to_evaluate: configurations (possibly partial) started first.
+    :param refit_fraction: the network is refit once the number of
+        observations grew by this fraction since the last fit (at least one);
+        in between, the GP is conditioned on the new data with fixed weights.
+    :param surrogate_kwargs: passed to
+        :class:`~syne_dyhpo._surrogate.DeepKernelSurrogate`.
+    """
+
+    def __init__(
+        self,
+        encoder: ConfigEncoder,
+        history: LearningCurveHistory,
+        *,
+        random_seed: int,
+        num_new_candidates: int = 256,
+        points_to_evaluate: list[Mapping[str, Any]] | None = None,
+        refit_fraction: float = 0.1,
+        surrogate_kwargs: Mapping[str, Any] | None = None,
+    ):
+        self.encoder = encoder
+        self.history = history
+        self.random_state = np.random.RandomState(random_seed)
+        self.num_new_candidates = num_new_candidates
+        self.points_to_evaluate = [encoder.complete(p) for p in points_to_evaluate or []]
+        self.refit_fraction = refit_fraction
+        self.surrogate = DeepKernelSurrogate(
+            encoder.dim, history.curve_length, **dict(surrogate_kwargs or {})
+        )
+        self._started_keys: set[str] = set()
+        self._observations_at_fit = 0
+
+    def register(self, config: Mapping[str, Any]) -> None:
+        """Mark ``config`` as started, so it is never proposed again."""
+        self._started_keys.add(self.encoder.key(config))
+
+    def suggest(self) -> Choice | None:
+        """The next decision, or ``None`` if nothing is left to run."""
+        while self.points_to_evaluate:
+            config = self.points_to_evaluate.pop(0)
+            if self.encoder.key(config) not in self._started_keys:
+                return Choice(config=config)
+        new_configs = self._new_candidates()
+        paused = [
+            t
+            for t in self.history.with_status(PAUSED)
+            if self.history.trials[t].last_level < self.history.max_t
+        ]
+        if not new_configs and not paused:
+            return None
+        if self.history.num_observations < MIN_OBSERVATIONS_FOR_MODEL:
+            if new_configs:
+                return Choice(config=new_configs[0])
+            return Choice(trial_id=paused[self.random_state.randint(len(paused))])
+        try:
+            scores = self._scores(paused, new_configs)
+        except SurrogateUnavailableError as err:
+            logger.warning("DyHPO surrogate unavailable (%s); choosing at random", err)
+            scores = self.random_state.rand(len(paused) + len(new_configs))
+        best = int(np.argmax(scores))
+        if best < len(paused):
+            return Choice(trial_id=paused[best])
+        return Choice(config=new_configs[best - len(paused)])
+
+    def _new_candidates(self) -> list[dict[str, Any]]:
+        """Fresh random configurations, deduplicated and never started before."""
+        keys = set(self._started_keys)
+        candidates = []
+        for config in self.encoder.sample(self.random_state, self.num_new_candidates):
+            key = self.encoder.key(config)
+            if key not in keys:
+                keys.add(key)
+                candidates.append(config)
+        return candidates
+
+    def _update_surrogate(self, inputs: np.ndarray, y: np.ndarray) -> None:
+        n_new = len(y) - self._observations_at_fit
+        needs_fit = self.surrogate.model is None or n_new >= max(
+            1.0, self.refit_fraction * self._observations_at_fit
+        )
+        if not needs_fit:
+            return
+        seed = int(self.random_state.randint(2**31 - 1))
+        scratch = self.surrogate.model is None
+        if self.surrogate.fit(inputs, y, from_scratch=scratch, seed=seed):
+            self._observations_at_fit = len(y)
+
+    def _scores(self, paused: list[int], new_configs: list[dict[str, Any]]) -> np.ndarray:
+        """Log-EI of ``paused`` trials then ``new_configs``, shape ``(m,)``."""
+        history = self.history
+        low, high = history.normalizer()
+        inputs, y = history.training_data(low, high)
+        self._update_surrogate(inputs, y)
+        running = history.with_status(RUNNING)
+        if running:
+            pending = history.next_level_inputs(running, low, high)
+            fantasy, _ = self.surrogate.predict(inputs, y, pending)
+            inputs, y = np.vstack([inputs, pending]), np.concatenate([y, fantasy])
+        parts = [history.next_level_inputs(paused, low, high)] if paused else []
+        if new_configs:
+            parts.append(history.new_config_inputs(self.encoder.encode(new_configs)))
+        mean, std = self.surrogate.predict(inputs, y, np.vstack(parts))
+        levels = [history.trials[t].last_level + 1 for t in paused] + [1] * len(new_configs)
+        best = history.best_per_level(low, high)[np.asarray(levels) - 1]
+        return log_expected_improvement(mean, std, best)
