@@ -31,7 +31,7 @@ DATA_SPLIT_SEED = 0  # fixed: every trial sees the same train/validation split
 
 def config_space(max_epochs: int = 20) -> dict:
     """Syne Tune search space of this script; ``epochs`` is the resource."""
-    from syne_tune.config_space import choice, loguniform, lograndint, randint, uniform
+    from syne_tune.config_space import choice, lograndint, loguniform, randint, uniform
 
     return {
         "learning_rate": loguniform(1e-4, 1.0),
@@ -90,6 +90,7 @@ def load_checkpoint(path: Path | None) -> dict | None:
 
 def train(args: argparse.Namespace) -> None:
     torch.set_num_threads(1)
+    torch.manual_seed(args.seed)  # weights and dropout; restored from checkpoints below
     train_x, train_y, valid_x, valid_y = load_data()
     model = build_model(args.n_units, args.n_layers, args.dropout)
     optimizer = torch.optim.SGD(
@@ -107,6 +108,7 @@ def train(args: argparse.Namespace) -> None:
         model.load_state_dict(checkpoint["model"])
         optimizer.load_state_dict(checkpoint["optimizer"])
         generator.set_state(checkpoint["generator"])
+        torch.set_rng_state(checkpoint["torch_rng"])
         first_epoch, elapsed = checkpoint["epoch"] + 1, checkpoint["elapsed_time"]
         if checkpoint["epoch"] >= args.epochs:
             # Already trained that far (a previous run raced past its pause):
@@ -134,6 +136,7 @@ def train(args: argparse.Namespace) -> None:
                     "model": model.state_dict(),
                     "optimizer": optimizer.state_dict(),
                     "generator": generator.get_state(),
+                    "torch_rng": torch.get_rng_state(),
                     "epoch": epoch,
                     "elapsed_time": elapsed,
                     "result": result,
@@ -151,7 +154,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--dropout", type=float, default=0.1)
     parser.add_argument("--weight_decay", type=float, default=1e-4)
     parser.add_argument("--epochs", type=int, default=20, help="train up to this epoch")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the batch order")
+    parser.add_argument("--seed", type=int, default=0, help="seed of weights and batch order")
     parser.add_argument("--st_checkpoint_dir", type=str, default=None)
     args, _ = parser.parse_known_args(argv)
     return args

@@ -53,8 +53,11 @@ def log_h(z: np.ndarray) -> np.ndarray:
     tail = z < _ASYMPTOTIC_Z
     zt = z[tail]
     inv_z2 = 1.0 / zt**2
-    out[tail] = -0.5 * zt**2 - _LOG_SQRT_2PI - 2.0 * np.log(-zt) + np.log1p(
-        -3.0 * inv_z2 + 15.0 * inv_z2**2
+    out[tail] = (
+        -0.5 * zt**2
+        - _LOG_SQRT_2PI
+        - 2.0 * np.log(-zt)
+        + np.log1p(-3.0 * inv_z2 + 15.0 * inv_z2**2)
     )
     return out
 

@@ -9,7 +9,6 @@ Notation (used across the package):
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -17,8 +16,8 @@ import numpy as np
 from syne_tune.config_space import (
     Categorical,
     Domain,
-    Float,
     FiniteRange,
+    Float,
     Integer,
     config_space_size,
 )
@@ -38,16 +37,7 @@ def _check_domain(name: str, domain: Domain) -> None:
             "uniform, loguniform, reverseloguniform, randint, lograndint, choice, "
             "ordinal, finrange, logfinrange, or a constant"
         )
-    if isinstance(domain, (Float, Integer)):
-        lower, upper = domain.lower, domain.upper
-        if not (math.isfinite(lower) and math.isfinite(upper)) or lower > upper:
-            raise ValueError(
-                f"Hyperparameter '{name}': bounds [{lower}, {upper}] are malformed; "
-                "expected finite lower <= upper"
-            )
     if isinstance(domain, Categorical):
-        if len(domain.categories) == 0:
-            raise ValueError(f"Hyperparameter '{name}': choice has no categories")
         bad = [c for c in domain.categories if not isinstance(c, (str, int, float))]
         if bad:
             raise ValueError(

@@ -151,8 +151,7 @@ class DyHPO(TrialScheduler):
             level = math.nan
         if not math.isfinite(level) or level < 1 or level != int(level):
             logger.error(
-                "Trial %d reported %s=%r; expected an integer level 1 ... %d "
-                "(keys reported: %s)",
+                "Trial %d reported %s=%r; expected an integer level 1 ... %d (keys reported: %s)",
                 trial_id,
                 self.time_attr,
                 raw,

@@ -26,6 +26,11 @@ logger = logging.getLogger(__name__)
 
 # The GP needs at least this many observations; before, new configurations are random.
 MIN_OBSERVATIONS_FOR_MODEL = 2
+# The pool of unseen candidates is renewed by this fraction (1 / POOL_REFRESH) per
+# decision: sampling and encoding hundreds of configurations every time would
+# dominate the decision cost, and a pool that renews fully every few decisions
+# explores the space as well.
+POOL_REFRESH = 8
 
 
 @dataclass(frozen=True)
@@ -73,6 +78,9 @@ class DyHPOSearcher:
             encoder.dim, history.curve_length, **dict(surrogate_kwargs or {})
         )
         self._started_keys: set[str] = set()
+        self._pool: list[dict[str, Any]] = []
+        self._pool_keys: list[str] = []
+        self._pool_X = np.zeros((0, encoder.dim))
         self._observations_at_fit = 0
 
     def register(self, config: Mapping[str, Any]) -> None:
@@ -85,7 +93,7 @@ class DyHPOSearcher:
             config = self.points_to_evaluate.pop(0)
             if self.encoder.key(config) not in self._started_keys:
                 return Choice(config=config)
-        new_configs = self._new_candidates()
+        new_configs, new_X = self._new_candidates()
         paused = [
             t
             for t in self.history.with_status(PAUSED)
@@ -98,7 +106,7 @@ class DyHPOSearcher:
                 return Choice(config=new_configs[0])
             return Choice(trial_id=paused[self.random_state.randint(len(paused))])
         try:
-            scores = self._scores(paused, new_configs)
+            scores = self._scores(paused, new_X)
         except SurrogateUnavailableError as err:
             logger.warning("DyHPO surrogate unavailable (%s); choosing at random", err)
             scores = self.random_state.rand(len(paused) + len(new_configs))
@@ -107,16 +115,28 @@ class DyHPOSearcher:
             return Choice(trial_id=paused[best])
         return Choice(config=new_configs[best - len(paused)])
 
-    def _new_candidates(self) -> list[dict[str, Any]]:
-        """Fresh random configurations, deduplicated and never started before."""
-        keys = set(self._started_keys)
-        candidates = []
-        for config in self.encoder.sample(self.random_state, self.num_new_candidates):
+    def _new_candidates(self) -> tuple[list[dict[str, Any]], np.ndarray]:
+        """Unseen configurations and their encodings ``X (k, d)``.
+
+        A pool kept across decisions; a ``1 / POOL_REFRESH`` share of it is
+        replaced by fresh random samples at every decision. Deduplicated, never
+        containing a started configuration.
+        """
+        n_keep = len(self._pool) - self.num_new_candidates // POOL_REFRESH
+        keep = [i for i in range(max(n_keep, 0)) if self._pool_keys[i] not in self._started_keys]
+        configs = [self._pool[i] for i in keep]
+        keys = [self._pool_keys[i] for i in keep]
+        seen = self._started_keys | set(keys)
+        fresh = []
+        for config in self.encoder.sample(self.random_state, self.num_new_candidates - len(keep)):
             key = self.encoder.key(config)
-            if key not in keys:
-                keys.add(key)
-                candidates.append(config)
-        return candidates
+            if key not in seen:
+                seen.add(key)
+                fresh.append(config)
+                keys.append(key)
+        self._pool, self._pool_keys = configs + fresh, keys
+        self._pool_X = np.vstack([self._pool_X[keep], self.encoder.encode(fresh)])
+        return self._pool, self._pool_X
 
     def _update_surrogate(self, inputs: np.ndarray, y: np.ndarray) -> None:
         n_new = len(y) - self._observations_at_fit
@@ -130,21 +150,19 @@ class DyHPOSearcher:
         if self.surrogate.fit(inputs, y, from_scratch=scratch, seed=seed):
             self._observations_at_fit = len(y)
 
-    def _scores(self, paused: list[int], new_configs: list[dict[str, Any]]) -> np.ndarray:
-        """Log-EI of ``paused`` trials then ``new_configs``, shape ``(m,)``."""
+    def _scores(self, paused: list[int], new_X: np.ndarray) -> np.ndarray:
+        """Log-EI of ``paused`` trials then new configurations ``new_X (k, d)``,
+        shape ``(m,)``."""
         history = self.history
         low, high = history.normalizer()
         inputs, y = history.training_data(low, high)
         self._update_surrogate(inputs, y)
         running = history.with_status(RUNNING)
-        if running:
-            pending = history.next_level_inputs(running, low, high)
-            fantasy, _ = self.surrogate.predict(inputs, y, pending)
-            inputs, y = np.vstack([inputs, pending]), np.concatenate([y, fantasy])
+        pending = history.next_level_inputs(running, low, high) if running else None
         parts = [history.next_level_inputs(paused, low, high)] if paused else []
-        if new_configs:
-            parts.append(history.new_config_inputs(self.encoder.encode(new_configs)))
-        mean, std = self.surrogate.predict(inputs, y, np.vstack(parts))
-        levels = [history.trials[t].last_level + 1 for t in paused] + [1] * len(new_configs)
+        if len(new_X):
+            parts.append(history.new_config_inputs(new_X))
+        mean, std = self.surrogate.predict(inputs, y, np.vstack(parts), pending)
+        levels = [history.trials[t].last_level + 1 for t in paused] + [1] * len(new_X)
         best = history.best_per_level(low, high)[np.asarray(levels) - 1]
         return log_expected_improvement(mean, std, best)

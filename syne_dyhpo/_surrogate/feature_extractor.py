@@ -66,7 +66,5 @@ class FeatureExtractor(nn.Module):
         d, length = self.config_dim, self.curve_length
         config_and_budget = inputs[:, : d + 1]
         curve = inputs[:, d + 1 :].reshape(-1, 2, length)
-        features = torch.cat(
-            [self.config_layer(config_and_budget), self.curve_layer(curve)], dim=1
-        )
+        features = torch.cat([self.config_layer(config_and_budget), self.curve_layer(curve)], dim=1)
         return self.joint_layers(features)

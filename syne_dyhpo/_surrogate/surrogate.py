@@ -7,7 +7,9 @@ targets in ``[0, 1]`` (lower is better), ``test_inputs`` ``(m, p)``.
 Fitting maximizes the exact marginal likelihood with Adam: from scratch the
 first time and after a failure, warm-started with a short refit otherwise
 (Wistuba et al. 2022, Sec. 4.1). To bound its cost, the network is fit on at
-most ``max_fit_points`` observations; the posterior always conditions on all.
+most ``max_fit_points`` observations; the posterior always conditions on all and
+is computed in closed form (:mod:`~syne_dyhpo._surrogate.posterior`) from the
+fitted gpytorch modules.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from linear_operator.utils.errors import NanError, NotPSDError
 
 from syne_dyhpo._surrogate.feature_extractor import FeatureExtractor
 from syne_dyhpo._surrogate.model import DeepKernelGP
+from syne_dyhpo._surrogate.posterior import believer_posterior
 
 logger = logging.getLogger(__name__)
 
@@ -134,9 +137,14 @@ class DeepKernelSurrogate:
         return False
 
     def predict(
-        self, inputs: np.ndarray, y: np.ndarray, test_inputs: np.ndarray
+        self,
+        inputs: np.ndarray,
+        y: np.ndarray,
+        test_inputs: np.ndarray,
+        pending_inputs: np.ndarray | None = None,
     ) -> tuple[np.ndarray, np.ndarray]:
-        """Posterior of the latent function at ``test_inputs (m, p)`` given all data.
+        """Posterior of the latent function at ``test_inputs (m, p)`` given all
+        data, with ``pending_inputs (q, p)`` as kriging-believer fantasies.
 
         :return: ``mean (m,)`` and ``std (m,)``.
         :raises SurrogateUnavailableError: no fitted model, or the posterior
@@ -145,17 +153,26 @@ class DeepKernelSurrogate:
         if self.model is None:
             raise SurrogateUnavailableError("the surrogate has not been fit yet")
         model = self.model
-        model.set_train_data(
-            torch.as_tensor(inputs, dtype=DTYPE), torch.as_tensor(y, dtype=DTYPE), strict=False
-        )
-        model.eval()
+        if pending_inputs is None:
+            pending_inputs = np.zeros((0, test_inputs.shape[1]))
+        n, m = len(inputs), len(test_inputs)
+        rows = torch.as_tensor(np.vstack([inputs, test_inputs, pending_inputs]), dtype=DTYPE)
         try:
-            with torch.no_grad(), gpytorch.settings.max_cholesky_size(MAX_CHOLESKY_SIZE):
-                posterior = model(torch.as_tensor(test_inputs, dtype=DTYPE))
-                mean = posterior.mean.numpy()
-                std = posterior.variance.clamp_min(0.0).sqrt().numpy()
+            with torch.no_grad():
+                Z = model.feature_extractor(rows)
+                constant = model.mean_module.constant.detach()
+                mean, var = believer_posterior(
+                    Z[:n],
+                    torch.as_tensor(y, dtype=DTYPE) - constant,
+                    Z[n : n + m],
+                    Z[n + m :],
+                    outputscale=model.covar_module.outputscale,
+                    lengthscale=model.covar_module.base_kernel.lengthscale,
+                    noise=model.likelihood.noise,
+                )
         except NUMERICAL_ERRORS as err:
             raise SurrogateUnavailableError(f"posterior failed: {err}") from err
+        mean, std = (mean + constant).numpy(), var.sqrt().numpy()
         if not (np.all(np.isfinite(mean)) and np.all(np.isfinite(std))):
             raise SurrogateUnavailableError("posterior has non-finite values")
         return mean, std

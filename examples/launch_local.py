@@ -1,0 +1,69 @@
+"""DyHPO tunes a PyTorch MLP on the digits data with Syne Tune's LocalBackend.
+
+Each trial is a process running ``train_mlp_digits.py``; DyHPO pauses it after
+every epoch it was assigned and later resumes the most promising ones from
+their checkpoints. Copy this file and change the entry point, the search space
+and the metric for your own training script.
+
+    python examples/launch_local.py                 # about 3 minutes, 2 workers
+    python examples/launch_local.py --smoke         # about 30 seconds
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+from syne_tune import StoppingCriterion, Tuner
+from syne_tune.backend import LocalBackend
+
+from syne_dyhpo import DyHPO
+
+HERE = Path(__file__).resolve().parent
+
+
+def main(argv: list[str] | None = None) -> dict:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--max-wallclock-time", type=float, default=180.0, help="seconds")
+    parser.add_argument("--max-epochs", type=int, default=20)
+    parser.add_argument("--n-workers", type=int, default=2)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--smoke", action="store_true", help="30 s, 8 epochs: a quick check")
+    args = parser.parse_args(argv)
+    if args.smoke:
+        args.max_wallclock_time, args.max_epochs = 30.0, 8
+    logging.basicConfig(level=logging.WARNING)
+    sys.path.insert(0, str(HERE))
+    from train_mlp_digits import config_space
+
+    scheduler = DyHPO(
+        config_space(max_epochs=args.max_epochs),
+        metric="val_loss",
+        do_minimize=True,
+        time_attr="epoch",
+        max_resource_attr="epochs",
+        random_seed=args.seed,
+    )
+    tuner = Tuner(
+        trial_backend=LocalBackend(entry_point=str(HERE / "train_mlp_digits.py")),
+        scheduler=scheduler,
+        stop_criterion=StoppingCriterion(max_wallclock_time=args.max_wallclock_time),
+        n_workers=args.n_workers,
+        sleep_time=0.5,
+        max_failures=100,  # a crashed trial costs only itself
+        tuner_name="dyhpo-digits",
+    )
+    tuner.run()
+    trial_id, best_config = tuner.best_config()
+    record = scheduler.history.trials[trial_id]
+    print(f"\nBest configuration (trial {trial_id}, trained {record.last_level} epochs):")
+    for key, value in best_config.items():
+        print(f"  {key}: {value}")
+    print(f"Trials started: {len(scheduler.history.trials)}, results in {tuner.tuner_path}")
+    return best_config
+
+
+if __name__ == "__main__":
+    main()

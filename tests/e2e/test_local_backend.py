@@ -1,0 +1,74 @@
+"""DyHPO on Syne Tune's LocalBackend with the real digits training script."""
+
+import json
+import re
+import sys
+from pathlib import Path
+
+import pytest
+from syne_tune import StoppingCriterion, Tuner
+from syne_tune.backend import LocalBackend
+from syne_tune.tuner_callback import TunerCallback
+
+from syne_dyhpo import DyHPO
+
+REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO / "examples"))
+from train_mlp_digits import config_space  # noqa: E402
+
+METRIC_LINE = re.compile(r"\[tune-metric\]: (\{.*\})")
+
+
+class ResultCollector(TunerCallback):
+    """Every (trial_id, result) the tuner passed to the scheduler, in order."""
+
+    def __init__(self):
+        self.results: list[tuple[int, dict]] = []
+
+    def on_trial_result(self, trial, status, result, decision):
+        self.results.append((trial.trial_id, dict(result)))
+
+
+def reported_epochs(trial_dir: Path) -> list[int]:
+    """Epochs the script printed over all its runs (pauses and resumes)."""
+    text = (trial_dir / "std.out").read_text()
+    return [json.loads(m.group(1))["epoch"] for m in METRIC_LINE.finditer(text)]
+
+
+@pytest.mark.slow
+def test_dyhpo_pauses_and_resumes_real_trials_from_their_checkpoints(tmp_path, monkeypatch):
+    monkeypatch.setenv("SYNETUNE_FOLDER", str(tmp_path))
+    scheduler = DyHPO(
+        config_space(max_epochs=6),
+        metric="val_loss",
+        time_attr="epoch",
+        max_resource_attr="epochs",
+        random_seed=0,
+        surrogate_kwargs={"scratch_steps": 50, "refine_steps": 10},
+    )
+    collector = ResultCollector()
+    tuner = Tuner(
+        trial_backend=LocalBackend(entry_point=str(REPO / "examples" / "train_mlp_digits.py")),
+        scheduler=scheduler,
+        stop_criterion=StoppingCriterion(max_wallclock_time=45),
+        n_workers=2,
+        sleep_time=0.2,
+        max_failures=100,
+        callbacks=[collector],
+        save_tuner=False,
+        tuner_name="dyhpo-local",
+    )
+    tuner.run()
+    by_trial: dict[int, list[int]] = {}
+    for trial_id, result in collector.results:
+        by_trial.setdefault(trial_id, []).append(result["epoch"])
+    resumed = {t: epochs for t, epochs in by_trial.items() if len(epochs) >= 2}
+    assert resumed, f"no trial was resumed: {by_trial}"
+    for trial_id, epochs in by_trial.items():
+        # the scheduler saw levels 1..k once each, in order
+        assert epochs == list(range(1, len(epochs) + 1)), (trial_id, epochs)
+        # and the script trained each epoch once: resumed runs started from the checkpoint
+        trial_dir = tmp_path / tuner.name / str(trial_id)
+        assert reported_epochs(trial_dir) == epochs, trial_id
+        assert (trial_dir / "checkpoints" / "checkpoint.pt").exists()
+    assert all(scheduler.history.trials[t].last_level == len(e) for t, e in by_trial.items())

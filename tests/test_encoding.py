@@ -1,0 +1,83 @@
+import numpy as np
+import pytest
+from syne_tune.config_space import (
+    choice,
+    finrange,
+    logfinrange,
+    lograndint,
+    loguniform,
+    ordinal,
+    randint,
+    reverseloguniform,
+    uniform,
+)
+
+from syne_dyhpo.encoding import ConfigEncoder
+
+ALL_PRIMITIVES = {
+    "u": uniform(-1.0, 1.0),
+    "lu": loguniform(1e-5, 1.0),
+    "rlu": reverseloguniform(0.0, 0.9999),
+    "ri": randint(1, 8),
+    "lri": lograndint(1, 1024),
+    "ch": choice(["relu", "tanh", "gelu"]),
+    "ord": ordinal([16, 32, 64]),
+    "fr": finrange(0.0, 1.0, 5),
+    "lfr": logfinrange(1.0, 100.0, 3),
+    "const": "adam",
+    "epochs": 10,
+}
+
+
+def test_every_primitive_encodes_into_the_unit_cube_and_constants_pass_through():
+    encoder = ConfigEncoder(ALL_PRIMITIVES)
+    configs = encoder.sample(np.random.RandomState(0), 50)
+    X = encoder.encode(configs)
+    assert X.shape == (50, encoder.dim)
+    assert encoder.dim == 11  # 8 one-dimensional domains + 3 one-hot choices
+    assert np.all((X >= 0.0) & (X <= 1.0))
+    full = encoder.full_config(configs[0])
+    assert full["const"] == "adam" and full["epochs"] == 10
+    assert set(full) == set(ALL_PRIMITIVES)
+
+
+def test_log_scaled_domains_are_encoded_on_their_log_scale():
+    encoder = ConfigEncoder({"lr": loguniform(1e-4, 1.0)})
+    X = encoder.encode([{"lr": 1e-4}, {"lr": 1e-2}, {"lr": 1.0}])
+    np.testing.assert_allclose(X[:, 0], [0.0, 0.5, 1.0], atol=1e-9)
+
+
+def test_complete_fills_missing_values_with_midpoints_and_validates():
+    encoder = ConfigEncoder({"lr": loguniform(1e-4, 1.0), "n": randint(1, 9)})
+    config = encoder.complete({"n": 3})
+    assert config["n"] == 3
+    assert config["lr"] == pytest.approx(1e-2)
+    with pytest.raises(ValueError, match="'n'"):
+        encoder.complete({"n": 42})
+    with pytest.raises(ValueError, match="not in config_space"):
+        encoder.complete({"momentum": 0.9})
+
+
+def test_keys_identify_equal_configurations():
+    encoder = ConfigEncoder({"ch": choice(["a", "b"]), "n": randint(1, 3)})
+    assert encoder.key({"ch": "a", "n": 2}) == encoder.key({"n": 2, "ch": "a", "other": 1})
+    assert encoder.key({"ch": "a", "n": 2}) != encoder.key({"ch": "b", "n": 2})
+    assert encoder.size == 6
+
+
+@pytest.mark.parametrize(
+    ("space", "name"),
+    [
+        ({"act": choice([["relu"], ["tanh"]])}, "act"),
+        ({"layers": [1, 2, 3]}, "layers"),
+        ({"x": uniform(0, 1), "obj": object()}, "obj"),
+    ],
+)
+def test_malformed_spaces_are_rejected_naming_the_hyperparameter(space, name):
+    with pytest.raises(ValueError, match=f"'{name}'"):
+        ConfigEncoder(space)
+
+
+def test_space_of_only_constants_is_rejected():
+    with pytest.raises(ValueError, match="no hyperparameter to tune"):
+        ConfigEncoder({"epochs": 10})

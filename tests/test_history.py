@@ -1,0 +1,65 @@
+import numpy as np
+import pytest
+
+from syne_dyhpo.history import LearningCurveHistory, robust_range
+
+
+def _history() -> LearningCurveHistory:
+    history = LearningCurveHistory(max_t=4)
+    history.add(0, {"a": 1}, np.array([0.1, 0.2]))
+    history.add(1, {"a": 2}, np.array([0.3, 0.4]))
+    for level, value in enumerate([4.0, 3.0, 2.0], start=1):
+        history.record(0, level, value)
+    history.record(1, 1, 6.0)
+    history.record(1, 2, float("nan"))  # diverged
+    return history
+
+
+def test_training_rows_hold_config_budget_and_only_the_curve_before_the_level():
+    history = _history()
+    low, high = history.normalizer()
+    assert (low, high) == (2.0, 6.0)
+    inputs, y = history.training_data(low, high)
+    assert inputs.shape == (5, 2 + 1 + 2 * 3)
+    np.testing.assert_allclose(y, [0.5, 0.25, 0.0, 1.0, 1.0])  # inf -> worst
+    third = inputs[2]  # trial 0 at level 3: sees levels 1 and 2
+    np.testing.assert_allclose(third[:2], [0.1, 0.2])
+    assert third[2] == pytest.approx(3 / 4)
+    np.testing.assert_allclose(third[3:6], [0.5, 0.25, 0.0])
+    np.testing.assert_allclose(third[6:9], [1.0, 1.0, 0.0])
+    first = inputs[0]  # level 1 sees nothing
+    np.testing.assert_allclose(first[3:], 0.0)
+
+
+def test_next_level_inputs_and_best_per_level():
+    history = _history()
+    low, high = history.normalizer()
+    rows = history.next_level_inputs([0], low, high)
+    assert rows[0, 2] == pytest.approx(1.0)  # level 4 of 4
+    np.testing.assert_allclose(rows[0, 3:6], [0.5, 0.25, 0.0])
+    best = history.best_per_level(low, high)
+    np.testing.assert_allclose(best, [0.5, 0.25, 0.0, 0.0])  # level 4: overall best
+    assert history.trials[0].last_level == 3
+    assert history.num_observations == 5
+
+
+def test_new_config_rows_are_at_level_one_with_an_empty_curve():
+    history = _history()
+    rows = history.new_config_inputs(np.array([[0.5, 0.5]]))
+    assert rows[0, 2] == pytest.approx(0.25)
+    np.testing.assert_allclose(rows[0, 3:], 0.0)
+
+
+def test_robust_range_ignores_a_few_huge_outliers():
+    values = np.concatenate([np.linspace(1.0, 2.0, 50), [1e15]])
+    low, high = robust_range(values)
+    assert low == 1.0 and high < 3.5
+    assert robust_range(np.array([2.0, 2.0])) == (2.0, 3.0)
+
+
+def test_single_level_budget_still_has_a_curve_slot():
+    history = LearningCurveHistory(max_t=1)
+    history.add(0, {}, np.array([0.5]))
+    history.record(0, 1, 1.0)
+    inputs, y = history.training_data(*history.normalizer())
+    assert inputs.shape == (1, 1 + 1 + 2)

@@ -1,0 +1,214 @@
+import logging
+import math
+from datetime import datetime
+
+import numpy as np
+import pytest
+from syne_tune.backend.trial_status import Trial
+from syne_tune.config_space import choice, loguniform, randint, uniform
+from syne_tune.optimizer.scheduler import SchedulerDecision
+
+from syne_dyhpo import DyHPO
+from tests.scheduler_driver import drive
+
+FAST = {"scratch_steps": 30, "refine_steps": 5}
+SPACE = {"x": uniform(-2.0, 2.0), "lr": loguniform(1e-3, 1.0), "epochs": 6}
+
+
+def quadratic_curve(config: dict, level: int) -> float:
+    return (config["x"] - 0.5) ** 2 + 1.0 / level
+
+
+def make(**kwargs) -> DyHPO:
+    options = dict(metric="loss", max_resource_attr="epochs", random_seed=0, surrogate_kwargs=FAST)
+    options.update(kwargs)
+    return DyHPO(SPACE, **options)
+
+
+def _start(scheduler: DyHPO, trial_id: int) -> Trial:
+    suggestion = scheduler.suggest()
+    assert suggestion.spawn_new_trial_id
+    trial = Trial(trial_id, suggestion.config, datetime.now())
+    scheduler.on_trial_add(trial)
+    return trial
+
+
+def test_each_run_is_one_level_then_pause_and_max_t_finishes():
+    scheduler = make()
+    trial = _start(scheduler, 0)
+    assert trial.config["epochs"] == 1
+    assert scheduler.on_trial_result(trial, {"epoch": 1, "loss": 1.0}) == SchedulerDecision.PAUSE
+    log = drive(make(), quadratic_curve, decisions=60, n_workers=1)
+    assert all(config["epochs"] == 1 for kind, _, config in log.suggestions if kind == "start")
+    for trial_id, level, _, decision in log.results:
+        expected = SchedulerDecision.STOP if level == 6 else SchedulerDecision.PAUSE
+        assert decision == expected, (trial_id, level, decision)
+    resumed = [tid for kind, tid, _ in log.suggestions if kind == "resume"]
+    assert resumed, "DyHPO never resumed a paused trial"
+    finished = {tid for tid, level, _, _ in log.results if level == 6}
+    # every trial's levels run 1, 2, ... without gaps or repeats
+    for trial_id in log.trials:
+        levels = [lvl for tid, lvl, _, _ in log.results if tid == trial_id]
+        assert levels == list(range(1, len(levels) + 1))
+    # a finished trial is never resumed again
+    for trial_id in finished:
+        finish_index = next(
+            i for i, (tid, lvl, _, _) in enumerate(log.results) if tid == trial_id and lvl == 6
+        )
+        later = [r for r in log.results[finish_index + 1 :] if r[0] == trial_id]
+        assert not later
+
+
+def test_resume_assigns_the_next_level_through_max_resource_attr():
+    log = drive(make(), quadratic_curve, decisions=40)
+    for kind, trial_id, config in log.suggestions:
+        if kind == "resume":
+            reported = [lvl for tid, lvl, _, _ in log.results if tid == trial_id]
+            assert config["epochs"] in reported  # the run stopped exactly there
+
+
+def test_dyhpo_concentrates_on_good_configurations():
+    log = drive(make(), quadratic_curve, decisions=80, n_workers=1)
+    deep = [tid for tid in log.trials if sum(r[0] == tid for r in log.results) >= 2]
+    assert deep, "no trial was resumed"
+    x_deep = np.array([log.trials[t].config["x"] for t in deep])
+    x_all = np.array([t.config["x"] for t in log.trials.values()])
+    assert np.mean(np.abs(x_deep - 0.5)) < np.mean(np.abs(x_all - 0.5))
+
+
+def test_running_trials_are_never_chosen_again_with_many_workers():
+    # drive() asserts that no running trial is resumed
+    log = drive(make(), quadratic_curve, decisions=60, n_workers=4, seed=3)
+    assert sum(kind == "resume" for kind, _, _ in log.suggestions) > 0
+
+
+def test_nan_metric_stops_the_trial_and_it_is_never_resumed(caplog):
+    def diverging(config, level):
+        return math.nan if config["x"] > 0 else quadratic_curve(config, level)
+
+    with caplog.at_level(logging.WARNING):
+        log = drive(make(), diverging, decisions=50)
+    diverged = {tid for tid, _, value, _ in log.results if math.isnan(value)}
+    assert diverged
+    for _, _, value, decision in log.results:
+        if math.isnan(value):
+            assert decision == SchedulerDecision.STOP
+    resumed = {tid for kind, tid, _ in log.suggestions if kind == "resume"}
+    assert not resumed & diverged
+    assert "diverged" in caplog.text
+
+
+def test_missing_metric_or_level_fails_only_that_trial(caplog):
+    scheduler = make()
+    first, second = _start(scheduler, 0), _start(scheduler, 1)
+    with caplog.at_level(logging.ERROR):
+        assert scheduler.on_trial_result(first, {"epoch": 1, "acc": 0.3}) == SchedulerDecision.STOP
+        assert scheduler.on_trial_result(second, {"loss": 0.3}) == SchedulerDecision.STOP
+    assert "no 'loss'" in caplog.text and "'acc'" in caplog.text
+    assert "epoch=None" in caplog.text
+    third = _start(scheduler, 2)
+    assert scheduler.on_trial_result(third, {"epoch": 1, "loss": 0.2}) == SchedulerDecision.PAUSE
+    for _ in range(5):  # the failed trials are never candidates
+        suggestion = scheduler.suggest()
+        assert suggestion.spawn_new_trial_id or suggestion.checkpoint_trial_id == 2
+        if suggestion.spawn_new_trial_id:
+            trial = Trial(len(scheduler.history.trials), suggestion.config, datetime.now())
+            scheduler.on_trial_add(trial)
+            scheduler.on_trial_result(trial, {"epoch": 1, "loss": 1.0})
+        else:
+            break
+
+
+def test_failed_trial_is_never_resumed():
+    scheduler = make()
+    trial = _start(scheduler, 0)
+    scheduler.on_trial_result(trial, {"epoch": 1, "loss": 0.0})
+    scheduler.on_trial_error(trial)
+    for trial_id in range(1, 6):
+        suggestion = scheduler.suggest()
+        assert suggestion.spawn_new_trial_id
+        new = Trial(trial_id, suggestion.config, datetime.now())
+        scheduler.on_trial_add(new)
+        scheduler.on_trial_result(new, {"epoch": 1, "loss": 5.0})
+
+
+def test_result_beyond_the_pause_level_and_out_of_order_results_are_handled():
+    scheduler = make()
+    trial = _start(scheduler, 0)
+    assert scheduler.on_trial_result(trial, {"epoch": 1, "loss": 2.0}) == SchedulerDecision.PAUSE
+    # a late result of the same run, after the pause decision
+    assert scheduler.on_trial_result(trial, {"epoch": 2, "loss": 1.5}) == SchedulerDecision.PAUSE
+    assert scheduler.history.trials[0].last_level == 2
+    record = scheduler.history.trials[0]
+    record.status = "running"
+    record.target = 4
+    # a resumed run restarting from an older checkpoint repeats level 2
+    assert scheduler.on_trial_result(trial, {"epoch": 2, "loss": 1.4}) == SchedulerDecision.CONTINUE
+    assert scheduler.history.trials[0].curve[1] == pytest.approx(1.4)
+    assert scheduler.on_trial_result(trial, {"epoch": 4, "loss": 1.0}) == SchedulerDecision.PAUSE
+    assert scheduler.on_trial_result(trial, {"epoch": 99, "loss": 0.5}) == SchedulerDecision.PAUSE
+
+
+def test_trial_ending_before_its_level_is_finished_not_resumed(caplog):
+    scheduler = make()
+    trial = _start(scheduler, 0)
+    record = scheduler.history.trials[0]
+    record.target = 3
+    scheduler.on_trial_result(trial, {"epoch": 1, "loss": 1.0})
+    with caplog.at_level(logging.WARNING):
+        scheduler.on_trial_complete(trial, {"epoch": 1, "loss": 1.0})
+    assert record.status == "finished"
+    assert "will not be resumed" in caplog.text
+
+
+def test_points_to_evaluate_come_first_and_are_completed():
+    scheduler = make(points_to_evaluate=[{"x": 0.5, "lr": 0.1}, {"x": -1.0}])
+    first = _start(scheduler, 0)
+    second = _start(scheduler, 1)
+    assert first.config["x"] == 0.5 and first.config["lr"] == 0.1
+    assert second.config["x"] == -1.0
+    assert second.config["lr"] == pytest.approx(math.sqrt(1e-3))  # log midpoint
+
+
+def test_maximization_prefers_large_metrics():
+    def accuracy(config, level):
+        return 100.0 - 40 * (config["x"] - 0.5) ** 2 - 10.0 / level
+
+    log = drive(make(metric="acc", do_minimize=False), accuracy, decisions=60, metric="acc")
+    deep = [tid for tid in log.trials if sum(r[0] == tid for r in log.results) >= 2]
+    assert deep
+    x_deep = np.array([log.trials[t].config["x"] for t in deep])
+    x_all = np.array([t.config["x"] for t in log.trials.values()])
+    assert np.mean(np.abs(x_deep - 0.5)) < np.mean(np.abs(x_all - 0.5))
+
+
+def test_finite_space_is_exhausted_then_suggest_returns_none():
+    space = {"a": choice(["p", "q"]), "b": randint(1, 2)}
+    scheduler = DyHPO(space, metric="loss", max_t=2, random_seed=0, surrogate_kwargs=FAST)
+    log = drive(scheduler, lambda c, lvl: float(c["b"]) / lvl, decisions=100)
+    assert len(log.trials) == 4
+    assert all(sum(r[0] == t for r in log.results) == 2 for t in log.trials)
+    assert scheduler.suggest() is None
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"max_t": 0}, "max_t must be an integer >= 1"),
+        ({"max_t": 2.5}, "max_t must be an integer >= 1"),
+        ({"max_resource_attr": None}, "max_t is required"),
+        ({"max_resource_attr": "budget"}, "no entry 'budget'"),
+        ({"metric": ""}, "metric must be a non-empty string"),
+        ({"num_new_candidates": 0}, "num_new_candidates must be >= 1"),
+    ],
+)
+def test_invalid_arguments_are_rejected_with_clear_errors(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        make(**kwargs)
+
+
+def test_max_resource_attr_must_not_be_searched():
+    with pytest.raises(ValueError, match="must be a constant"):
+        DyHPO(
+            {"x": uniform(0, 1), "epochs": randint(1, 5)}, metric="loss", max_resource_attr="epochs"
+        )
