@@ -1,0 +1,105 @@
+"""The ``create_training_job`` request of one job of a trial."""
+
+from __future__ import annotations
+
+import numbers
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from syne_tune.constants import ST_CHECKPOINT_DIR
+
+CHECKPOINT_LOCAL_PATH = "/opt/ml/checkpoints"  # synced with the trial's S3 checkpoint URI
+MAX_HYPERPARAMETERS = 100  # SageMaker's limits on HyperParameters
+MAX_KEY_LENGTH = 256
+MAX_VALUE_LENGTH = 2500
+# Fields the backend sets itself; extra_request may add any other field.
+OWN_FIELDS = frozenset(
+    {
+        "TrainingJobName",
+        "AlgorithmSpecification",
+        "RoleArn",
+        "HyperParameters",
+        "ResourceConfig",
+        "StoppingCondition",
+        "OutputDataConfig",
+        "CheckpointConfig",
+        "Environment",
+    }
+)
+
+
+def hyperparameters(
+    config: Mapping[str, Any], *, program: str, submit_directory: str, region_name: str
+) -> dict[str, str]:
+    """The trial's configuration as strings, plus what SageMaker's training
+    toolkit needs to run ``program`` from the uploaded source (the toolkit
+    passes the others to the script as ``--key value``)."""
+    values = {}
+    for key, value in config.items():
+        if not isinstance(value, str | numbers.Number):
+            raise ValueError(
+                f"config[{key!r}] = {value!r}: SageMaker hyperparameters must be strings or "
+                f"numbers, got {type(value).__name__}"
+            )
+        values[key] = str(value)
+    values[ST_CHECKPOINT_DIR] = CHECKPOINT_LOCAL_PATH
+    values["sagemaker_program"] = program
+    values["sagemaker_submit_directory"] = submit_directory
+    values["sagemaker_region"] = region_name
+    if len(values) > MAX_HYPERPARAMETERS:
+        raise ValueError(
+            f"{len(values)} hyperparameters, SageMaker takes at most {MAX_HYPERPARAMETERS}"
+        )
+    for key, value in values.items():
+        if len(key) > MAX_KEY_LENGTH or len(value) > MAX_VALUE_LENGTH:
+            raise ValueError(
+                f"hyperparameter {key!r}: SageMaker takes keys of at most {MAX_KEY_LENGTH} and "
+                f"values of at most {MAX_VALUE_LENGTH} characters"
+            )
+    return values
+
+
+@dataclass(frozen=True)
+class JobTemplate:
+    """What every job of a tuning run shares."""
+
+    role: str
+    image_uri: str
+    instance_type: str
+    instance_count: int
+    volume_size_gb: int
+    max_run: int
+    environment: Mapping[str, str]
+    extra_request: Mapping[str, Any]
+
+    def __post_init__(self):
+        clash = OWN_FIELDS & set(self.extra_request)
+        if clash:
+            raise ValueError(
+                f"extra_request must not set {sorted(clash)}: the backend sets them; "
+                "use the backend's arguments instead"
+            )
+
+    def request(
+        self, name: str, hyperparameters: dict[str, str], *, checkpoint_uri: str, output_uri: str
+    ) -> dict[str, Any]:
+        return {
+            **self.extra_request,
+            "TrainingJobName": name,
+            "AlgorithmSpecification": {
+                "TrainingImage": self.image_uri,
+                "TrainingInputMode": "File",
+            },
+            "RoleArn": self.role,
+            "HyperParameters": hyperparameters,
+            "ResourceConfig": {
+                "InstanceType": self.instance_type,
+                "InstanceCount": self.instance_count,
+                "VolumeSizeInGB": self.volume_size_gb,
+            },
+            "StoppingCondition": {"MaxRuntimeInSeconds": self.max_run},
+            "OutputDataConfig": {"S3OutputPath": output_uri},
+            "CheckpointConfig": {"S3Uri": checkpoint_uri, "LocalPath": CHECKPOINT_LOCAL_PATH},
+            "Environment": dict(self.environment),
+        }
