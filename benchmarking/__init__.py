@@ -1,0 +1,1 @@
+"""Benchmarks of syne-dyhpo: replay learning-curve tables in Syne Tune's simulator."""

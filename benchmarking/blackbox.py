@@ -1,0 +1,91 @@
+"""A :class:`CurveTable` as a Syne Tune blackbox for the simulator backend.
+
+The search space is built from the table's ``hp_spec``; a proposed
+configuration is answered by its nearest tabulated configuration, with
+distances measured in the unit cube of Syne Tune's ``HyperparameterRanges``
+(log scale where ``log``, log of ``1 - x`` where ``scale == "log1m"``).
+Syne Tune's ``BlackboxTabular`` is not used: it needs an exact match of the
+configuration and fails under pandas 3 for single-column keys.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from syne_tune.blackbox_repository.blackbox import Blackbox
+from syne_tune.config_space import (
+    Domain,
+    lograndint,
+    loguniform,
+    randint,
+    reverseloguniform,
+    uniform,
+)
+from syne_tune.optimizer.schedulers.searchers.utils import make_hyperparameter_ranges
+
+from benchmarking.tables import CurveTable
+
+TIME_ATTR = "epoch"  # level reported with every result, 1 … L
+ELAPSED_TIME_ATTR = "elapsed_time"
+MAX_RESOURCE_ATTR = "epochs"
+
+
+def domain(spec: dict) -> Domain:
+    """Syne Tune domain of one ``hp_spec`` entry."""
+    kind, lower, upper = spec.get("type"), spec["lower"], spec["upper"]
+    if spec.get("scale") == "log1m":
+        return reverseloguniform(lower, upper)
+    if kind == "int":
+        return (lograndint if spec.get("log") else randint)(int(lower), int(upper))
+    if kind == "float":
+        return (loguniform if spec.get("log") else uniform)(lower, upper)
+    raise ValueError(
+        f"hp_spec entry {spec.get('name')!r}: type must be 'int' or 'float', got {kind!r}"
+    )
+
+
+def config_space(table: CurveTable) -> dict[str, Any]:
+    """Search space of ``table`` with ``MAX_RESOURCE_ATTR`` set to its number of levels."""
+    space = {spec["name"]: domain(spec) for spec in table.hp_spec}
+    return {**space, MAX_RESOURCE_ATTR: table.max_t}
+
+
+class TableBlackbox(Blackbox):
+    """Nearest-neighbour lookup in ``table``; objectives ``(metric, elapsed_time)``."""
+
+    def __init__(self, table: CurveTable):
+        space = config_space(table)
+        del space[MAX_RESOURCE_ATTR]
+        super().__init__(
+            configuration_space=space,
+            fidelity_space={TIME_ATTR: randint(1, table.max_t)},
+            objectives_names=[table.metric_name, ELAPSED_TIME_ATTR],
+        )
+        self.table = table
+        self._ranges = make_hyperparameter_ranges(space)
+        names = [spec["name"] for spec in table.hp_spec]
+        rows = [dict(zip(names, row, strict=True)) for row in table.configs]
+        self._encoded = self._ranges.to_ndarray_matrix(rows)  # (n, d)
+        self._curves = np.stack([table.metric, table.elapsed], axis=-1)  # (n, L, 2)
+
+    @property
+    def fidelity_values(self) -> np.ndarray:
+        return np.arange(1, self.table.max_t + 1)
+
+    def nearest(self, configuration: dict[str, Any]) -> int:
+        """Row of the tabulated configuration closest to ``configuration``."""
+        query = self._ranges.to_ndarray(configuration)
+        return int(np.argmin(((self._encoded - query) ** 2).sum(axis=1)))
+
+    def _objective_function(
+        self,
+        configuration: dict[str, Any],
+        fidelity: dict | None = None,
+        seed: int | None = None,
+    ) -> np.ndarray | dict[str, float]:
+        curve = self._curves[self.nearest(configuration)]
+        if fidelity is None:
+            return curve  # (L, 2)
+        level = int(fidelity[TIME_ATTR])
+        return dict(zip(self.objectives_names, curve[level - 1], strict=True))

@@ -1,0 +1,214 @@
+"""One simulated tuning run, and a campaign of runs stored on disk.
+
+A run replays a :class:`CurveTable` with Syne Tune's simulator backend and
+records, in simulated seconds since the start:
+
+- ``results``: every reported metric value (``time``, ``value``, ``trial_id``, ``level``);
+- ``decisions``: every ``suggest()`` (``time``, ``seconds`` of real computation,
+  ``new``: whether it started a configuration, and its ``config`` if so);
+- ``scheduler_seconds``: real seconds spent in all scheduler calls.
+
+The simulator adds the scheduler's own computation time to the simulated clock.
+A campaign stores each run as ``<out>/runs/<method>/<task>/seed<k>.json``
+(``/`` in task names becomes ``__``) and skips runs whose file exists.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import io
+import json
+import logging
+import os
+import tempfile
+import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from syne_tune import StoppingCriterion, Tuner
+from syne_tune.backend.simulator_backend.simulator_callback import SimulatorCallback
+from syne_tune.blackbox_repository.simulated_tabular_backend import UserBlackboxBackend
+from syne_tune.constants import ST_TUNER_TIME
+from syne_tune.optimizer.scheduler import TrialScheduler
+
+from benchmarking.benchmarks import task_table
+from benchmarking.blackbox import (
+    ELAPSED_TIME_ATTR,
+    MAX_RESOURCE_ATTR,
+    TIME_ATTR,
+    TableBlackbox,
+    config_space,
+)
+from benchmarking.methods import MethodArgs, make_scheduler
+from benchmarking.tables import CurveTable
+
+logger = logging.getLogger(__name__)
+
+#: Simulated seconds the tuner sleeps while all workers are busy, as a fraction
+#: of the task's median epoch time: the resolution of the simulated clock.
+SLEEP_FRACTION = 0.05
+SCHEDULER_CALLS = (
+    "suggest",
+    "on_trial_add",
+    "on_trial_result",
+    "on_trial_complete",
+    "on_trial_error",
+    "on_trial_remove",
+)
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """One run of a campaign; ``budget_multiple`` × median full-training time."""
+
+    method: str
+    task: str
+    table_file: str
+    seed: int
+    n_workers: int
+    budget_multiple: float
+
+    def path(self, out: Path) -> Path:
+        task = self.task.replace("/", "__")
+        return (
+            Path(out) / "runs" / self.method / f"{task}_w{self.n_workers}" / f"seed{self.seed}.json"
+        )
+
+
+class _Recorder:
+    """Times every scheduler call and logs results and decisions (see module docstring)."""
+
+    def __init__(self, scheduler: TrialScheduler, backend: UserBlackboxBackend, metric: str):
+        self.clock, self.metric = backend.time_keeper, metric
+        self.results = {"time": [], "value": [], "trial_id": [], "level": []}
+        self.decisions = {"time": [], "seconds": [], "new": [], "config": []}
+        self.scheduler_seconds = 0.0
+        for name in SCHEDULER_CALLS:
+            setattr(scheduler, name, self._timed(name, getattr(scheduler, name)))
+
+    def _timed(self, name, call):
+        @functools.wraps(call)
+        def timed(*args, **kwargs):
+            start = time.perf_counter()
+            out = call(*args, **kwargs)
+            seconds = time.perf_counter() - start
+            self.scheduler_seconds += seconds
+            if name == "suggest":
+                self._decision(out, seconds)
+            elif name == "on_trial_result":
+                self._result(*args, **kwargs)
+            return out
+
+        return timed
+
+    def _decision(self, suggestion, seconds: float) -> None:
+        self.decisions["time"].append(self.clock.time())
+        self.decisions["seconds"].append(seconds)
+        new = suggestion is not None and suggestion.spawn_new_trial_id
+        self.decisions["new"].append(new)
+        self.decisions["config"].append(suggestion.config if new else None)
+
+    def _result(self, trial, result: dict) -> None:
+        self.results["time"].append(float(result[ST_TUNER_TIME]))
+        self.results["value"].append(float(result[self.metric]))
+        self.results["trial_id"].append(trial.trial_id)
+        self.results["level"].append(int(result[TIME_ATTR]))
+
+
+def simulate(
+    table: CurveTable,
+    scheduler: TrialScheduler,
+    *,
+    n_workers: int,
+    budget: float,
+    sleep_fraction: float = SLEEP_FRACTION,
+) -> dict:
+    """Run ``scheduler`` on ``table`` for ``budget`` simulated seconds; the record of the run."""
+    blackbox = TableBlackbox(table)
+    sleep_time = sleep_fraction * table.median_full_time / table.max_t
+    backend = UserBlackboxBackend(
+        blackbox=blackbox,
+        elapsed_time_attr=ELAPSED_TIME_ATTR,
+        max_resource_attr=MAX_RESOURCE_ATTR,
+        seed=0,
+        tuner_sleep_time=sleep_time,
+    )
+    recorder = _Recorder(scheduler, backend, table.metric_name)
+    start = time.perf_counter()
+    # The tuner's files are not kept, and its closing report is not printed.
+    with tempfile.TemporaryDirectory() as folder, contextlib.redirect_stdout(io.StringIO()):
+        os.environ["SYNETUNE_FOLDER"] = folder
+        Tuner(
+            trial_backend=backend,
+            scheduler=scheduler,
+            stop_criterion=StoppingCriterion(max_wallclock_time=budget),
+            n_workers=n_workers,
+            sleep_time=0,
+            results_update_interval=1e9,
+            print_update_interval=1e9,
+            max_failures=1_000_000,
+            callbacks=[SimulatorCallback()],
+            save_tuner=False,
+            tuner_name="simulated",
+        ).run()
+    return {
+        "budget": budget,
+        "metric": table.metric_name,
+        "do_minimize": table.do_minimize,
+        "table_best": table.best,
+        "table_worst": table.worst,
+        "median_full_time": table.median_full_time,
+        "results": recorder.results,
+        "decisions": recorder.decisions,
+        "scheduler_seconds": recorder.scheduler_seconds,
+        "wallclock_seconds": time.perf_counter() - start,
+    }
+
+
+def run(spec: RunSpec, out: Path) -> Path:
+    """Run ``spec`` (unless its file exists) and store its record; the record's path."""
+    path = spec.path(out)
+    if path.exists():
+        return path
+    import torch  # noqa: PLC0415  (each process of the pool computes on one thread)
+
+    torch.set_num_threads(1)
+    logging.getLogger("syne_tune").setLevel(logging.ERROR)  # per-trial and baseline chatter
+    table = task_table(spec.task, Path(spec.table_file))
+    args = MethodArgs(
+        config_space=config_space(table),
+        metric=table.metric_name,
+        do_minimize=table.do_minimize,
+        max_t=table.max_t,
+        random_seed=spec.seed,
+    )
+    record = simulate(
+        table,
+        make_scheduler(spec.method, args),
+        n_workers=spec.n_workers,
+        budget=spec.budget_multiple * table.median_full_time,
+    )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps({**asdict(spec), **record}))
+    os.replace(tmp, path)  # atomic: an interrupted run leaves no record
+    return path
+
+
+def run_campaign(specs: list[RunSpec], out: Path, *, jobs: int, progress: bool = True) -> None:
+    """Run every spec without a stored record, ``jobs`` processes in parallel."""
+    from tqdm import tqdm
+
+    todo = [s for s in specs if not s.path(out).exists()]
+    logger.info("%d of %d runs stored already", len(specs) - len(todo), len(specs))
+    bar = tqdm(total=len(specs), initial=len(specs) - len(todo), disable=not progress)
+    with ProcessPoolExecutor(max_workers=jobs) as pool:
+        futures = {pool.submit(run, spec, out): spec for spec in todo}
+        for future in as_completed(futures):
+            future.result()
+            spec = futures[future]
+            bar.set_postfix_str(f"{spec.method} {spec.task} seed {spec.seed}")
+            bar.update()
+    bar.close()

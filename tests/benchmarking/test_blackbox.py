@@ -1,0 +1,41 @@
+"""Search space from hp_spec and nearest-neighbour lookup in the encoded space."""
+
+import numpy as np
+import pytest
+from syne_tune.config_space import loguniform, randint, reverseloguniform
+
+from benchmarking.blackbox import MAX_RESOURCE_ATTR, TableBlackbox, config_space, domain
+from benchmarking.tables import load_tables
+
+
+def test_domains_follow_hp_spec(taskset_file):
+    (table,) = load_tables(taskset_file)
+    space = config_space(table)
+    assert space["lr"] == loguniform(1e-4, 1.0)
+    assert space["beta1"] == reverseloguniform(0.0, 0.9999)
+    assert space[MAX_RESOURCE_ATTR] == 3
+    assert domain({"name": "k", "type": "int", "lower": 1, "upper": 4}) == randint(1, 4)
+    with pytest.raises(ValueError, match="'k'.*'int' or 'float', got 'str'"):
+        domain({"name": "k", "type": "str", "lower": 1, "upper": 4})
+
+
+def test_nearest_is_measured_on_log_scales(taskset_file):
+    (table,) = load_tables(taskset_file)
+    blackbox = TableBlackbox(table)
+    # lr 1.5e-2 is nearer to 1e-3 than to 1e-1 in raw units, but not on a log scale
+    assert blackbox.nearest({"lr": 1.5e-2, "beta1": 0.0}) == 2
+    # beta1 0.99 is half-way between 0.9 and 0.999 in log(1 - beta1); 0.995 leans to 0.999
+    assert blackbox.nearest({"lr": 1e-3, "beta1": 0.995}) == 1
+    assert blackbox.nearest({"lr": 1e-3, "beta1": 0.95}) == 0
+
+
+def test_objectives_are_the_capped_curve_with_elapsed_time(taskset_file):
+    (table,) = load_tables(taskset_file)
+    blackbox = TableBlackbox(table)
+    curve = blackbox.objective_function({"lr": 1e-3, "beta1": 0.999})
+    np.testing.assert_array_equal(curve, [[3.0, 10.0], [3.0, 20.0], [3.0, 30.0]])
+    assert blackbox.objective_function({"lr": 1e-3, "beta1": 0.9}, fidelity=3) == {
+        "valid_loss": 0.5,
+        "elapsed_time": 30.0,
+    }
+    np.testing.assert_array_equal(blackbox.fidelity_values, [1, 2, 3])
