@@ -21,12 +21,15 @@ import io
 import json
 import logging
 import os
+import subprocess
 import tempfile
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from unittest import mock
 
+import torch
 from syne_tune import StoppingCriterion, Tuner
 from syne_tune.backend.simulator_backend.simulator_callback import SimulatorCallback
 from syne_tune.blackbox_repository.simulated_tabular_backend import UserBlackboxBackend
@@ -138,8 +141,11 @@ def simulate(
     recorder = _Recorder(scheduler, backend, table.metric_name)
     start = time.perf_counter()
     # The tuner's files are not kept, and its closing report is not printed.
-    with tempfile.TemporaryDirectory() as folder, contextlib.redirect_stdout(io.StringIO()):
-        os.environ["SYNETUNE_FOLDER"] = folder
+    with (
+        tempfile.TemporaryDirectory() as folder,
+        mock.patch.dict(os.environ, {"SYNETUNE_FOLDER": folder}),
+        contextlib.redirect_stdout(io.StringIO()),
+    ):
         Tuner(
             trial_backend=backend,
             scheduler=scheduler,
@@ -167,14 +173,27 @@ def simulate(
     }
 
 
+def _code_version() -> str | None:
+    """``git describe --always --dirty`` of this repository, if it is a git checkout."""
+    try:
+        described = subprocess.run(
+            ["git", "describe", "--always", "--dirty"],
+            cwd=Path(__file__).parent,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    return described.stdout.strip()
+
+
 def run(spec: RunSpec, out: Path) -> Path:
     """Run ``spec`` (unless its file exists) and store its record; the record's path."""
     path = spec.path(out)
     if path.exists():
         return path
-    import torch  # noqa: PLC0415  (each process of the pool computes on one thread)
-
-    torch.set_num_threads(1)
+    torch.set_num_threads(1)  # each process of the pool computes on one thread
     logging.getLogger("syne_tune").setLevel(logging.ERROR)  # per-trial and baseline chatter
     table = task_table(spec.task, Path(spec.table_file))
     args = MethodArgs(
@@ -192,23 +211,32 @@ def run(spec: RunSpec, out: Path) -> Path:
     )
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps({**asdict(spec), **record}))
+    tmp.write_text(json.dumps({**asdict(spec), **record, "code_version": _code_version()}))
     os.replace(tmp, path)  # atomic: an interrupted run leaves no record
     return path
 
 
 def run_campaign(specs: list[RunSpec], out: Path, *, jobs: int, progress: bool = True) -> None:
-    """Run every spec without a stored record, ``jobs`` processes in parallel."""
+    """Run every spec without a stored record, ``jobs`` processes in parallel.
+
+    A failing run is logged and skipped (rerunning the campaign retries it);
+    :class:`RuntimeError` names the failures at the end.
+    """
     from tqdm import tqdm
 
     todo = [s for s in specs if not s.path(out).exists()]
     logger.info("%d of %d runs stored already", len(specs) - len(todo), len(specs))
+    failed = []
     bar = tqdm(total=len(specs), initial=len(specs) - len(todo), disable=not progress)
     with ProcessPoolExecutor(max_workers=jobs) as pool:
         futures = {pool.submit(run, spec, out): spec for spec in todo}
         for future in as_completed(futures):
-            future.result()
             spec = futures[future]
+            if future.exception() is not None:
+                logger.error("run %s failed", spec, exc_info=future.exception())
+                failed.append(spec)
             bar.set_postfix_str(f"{spec.method} {spec.task} seed {spec.seed}")
             bar.update()
     bar.close()
+    if failed:
+        raise RuntimeError(f"{len(failed)} run(s) failed: {failed}")

@@ -2,7 +2,11 @@
 
 import json
 
+import pytest
+
 from benchmarking.__main__ import main
+from benchmarking.benchmarks import DIGITS_TABLE
+from benchmarking.runner import RunSpec, run_campaign
 
 
 def test_tiny_campaign_runs_resumes_and_reports(tmp_path, capsys):
@@ -32,3 +36,14 @@ def test_tiny_campaign_runs_resumes_and_reports(tmp_path, capsys):
     for name in ("digits_w1_regret.png", "digits_w1_tasks.png", "overhead.png"):
         assert (out / name).read_bytes()[:4] == b"\x89PNG"
     assert "figures:" in capsys.readouterr().out
+
+
+def test_a_failing_run_is_reported_and_others_are_kept(tmp_path):
+    table = str(DIGITS_TABLE)
+    specs = [
+        RunSpec("random_search", "digits/digits_mlp", table, 0, 1, 2.0),
+        RunSpec("no_such_method", "digits/digits_mlp", table, 0, 1, 2.0),
+    ]
+    with pytest.raises(RuntimeError, match="1 run\\(s\\) failed.*no_such_method"):
+        run_campaign(specs, tmp_path, jobs=1, progress=False)
+    assert specs[0].path(tmp_path).exists() and not specs[1].path(tmp_path).exists()
