@@ -86,7 +86,7 @@ class AwsClients:
     def _clients(self) -> dict[str, Any]:
         from botocore.config import Config
 
-        config = Config(retries={"mode": RETRY_MODE, "max_attempts": self.max_attempts})
+        config = Config(retries={"mode": RETRY_MODE, "total_max_attempts": self.max_attempts})
         clients = {}
         for service in SERVICES:
             clients[service] = self._session.client(

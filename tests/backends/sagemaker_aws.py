@@ -43,9 +43,23 @@ class Aws:
         return SageMakerBackend(str(entry_point), **(settings | kwargs))
 
 
+@pytest.fixture(scope="session")
+def moto_endpoint() -> Iterator[str]:
+    """moto's server in this process, on a free port of 127.0.0.1."""
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one line per request otherwise
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    try:
+        yield f"http://{host}:{port}"
+    finally:
+        server.stop()
+
+
 @pytest.fixture
-def aws(tmp_path, monkeypatch) -> Iterator[Aws]:
-    """Fresh moto state with bucket ``BUCKET``; credentials are dummies."""
+def aws(moto_endpoint, tmp_path, monkeypatch) -> Iterator[Aws]:
+    """Fresh moto state with bucket ``BUCKET`` and the runtime emulator;
+    credentials are dummies."""
     for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
@@ -53,19 +67,13 @@ def aws(tmp_path, monkeypatch) -> Iterator[Aws]:
     monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
     monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-aws-config"))
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-aws-credentials"))
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one line per request otherwise
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    endpoint_url = f"http://{host}:{port}"
-    runtime = SageMakerRuntime(endpoint_url, REGION, tmp_path / "containers")
+    runtime = SageMakerRuntime(moto_endpoint, REGION, tmp_path / "containers")
     runtime.install(monkeypatch)
-    aws = Aws(endpoint_url, runtime)
+    aws = Aws(moto_endpoint, runtime)
     aws.client("s3").create_bucket(Bucket=BUCKET)
     try:
         yield aws
     finally:
         runtime.shutdown()
-        reset = urllib.request.Request(f"{endpoint_url}/moto-api/reset", method="POST")
+        reset = urllib.request.Request(f"{moto_endpoint}/moto-api/reset", method="POST")
         urllib.request.urlopen(reset).close()
-        server.stop()

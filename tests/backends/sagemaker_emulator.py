@@ -57,6 +57,8 @@ class EmulatedJob:
     lines: list[str] = field(default_factory=list)
     command: list[str] = field(default_factory=list)
     exit_code: int | None = None
+    created_at: float = field(default_factory=time.monotonic)
+    ended_at: float | None = None  # when its status left InProgress / Stopping
     thread: threading.Thread | None = None
 
 
@@ -138,6 +140,7 @@ class SageMakerRuntime:
             fake.training_end_time = fake.last_modified_time = utcnow()
             if reason is not None:
                 fake.failure_reason = reason
+        job.ended_at = time.monotonic()
 
     # --- the container -------------------------------------------------------------------
 

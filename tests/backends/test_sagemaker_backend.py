@@ -9,7 +9,7 @@ import pytest
 from syne_tune.backend.trial_status import Status
 
 from syne_dyhpo.backends.sagemaker import SageMakerBackend
-from tests.backends.sagemaker_aws import BUCKET, REGION, Aws, aws  # noqa: F401
+from tests.backends.sagemaker_aws import BUCKET, REGION, Aws, aws, moto_endpoint  # noqa: F401
 
 TRAINER = Path(__file__).resolve().parent / "sagemaker_counting_trainer.py"
 POLL_TIMEOUT = 30.0  # seconds; a job of the counting trainer takes about one

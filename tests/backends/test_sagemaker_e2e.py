@@ -1,0 +1,121 @@
+"""DyHPO drives SageMaker training jobs of the digits MLP (moto + the runtime
+emulator): pause with stop_training_job, resume from S3 checkpoints."""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from pathlib import Path
+
+import pytest
+from syne_tune import Tuner
+from syne_tune.backend.trial_status import Status
+from syne_tune.tuner_callback import TunerCallback
+
+from syne_dyhpo import DyHPO
+from tests.backends.sagemaker_aws import BUCKET, aws, moto_endpoint  # noqa: F401
+
+REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO / "examples"))
+from train_mlp_digits import config_space  # noqa: E402
+
+METRIC_LINE = re.compile(r"\[tune-metric\]: (\{.*\})")
+N_WORKERS = 2
+MIN_RESUMES = 2
+MAX_WALLCLOCK = 150  # seconds; a job takes 3 to 12 s (startup of torch on a busy machine)
+
+
+class ResultCollector(TunerCallback):
+    """Every (trial_id, result) the tuner passed to the scheduler, in order."""
+
+    def __init__(self):
+        self.results: list[tuple[int, dict]] = []
+        self.resumed: list[int] = []
+
+    def on_trial_result(self, trial, status, result, decision):
+        self.results.append((trial.trial_id, dict(result)))
+
+    def on_resume_trial(self, trial):
+        self.resumed.append(trial.trial_id)
+
+    def enough(self, status) -> bool:
+        """Stop criterion: a few results from resumed jobs, or the time is up."""
+        resumed_results = sum(result["epoch"] > 1 for _, result in self.results)
+        return resumed_results >= MIN_RESUMES or status.wallclock_time > MAX_WALLCLOCK
+
+
+def printed_epochs(lines: list[str]) -> list[int]:
+    return [json.loads(m.group(1))["epoch"] for m in map(METRIC_LINE.search, lines) if m]
+
+
+def most_at_once(intervals: list[tuple[float, float]]) -> int:
+    """Largest number of intervals that overlap at one time."""
+    events = sorted([(start, 1) for start, _ in intervals] + [(end, -1) for _, end in intervals])
+    running = peak = 0
+    for _, change in events:
+        running += change
+        peak = max(peak, running)
+    return peak
+
+
+@pytest.mark.slow
+def test_dyhpo_tunes_the_digits_mlp_through_sagemaker_training_jobs(aws, tmp_path, monkeypatch):  # noqa: F811
+    monkeypatch.setenv("SYNETUNE_FOLDER", str(tmp_path))
+    # two hyperparameters: few level-1 results make resuming the best ones worth it
+    space = config_space(max_epochs=3) | {"n_units": 32, "n_layers": 1, "weight_decay": 1e-4}
+    scheduler = DyHPO(
+        space,
+        metric="val_loss",
+        time_attr="epoch",
+        max_resource_attr="epochs",
+        random_seed=0,
+        surrogate_kwargs={"scratch_steps": 50, "refine_steps": 10},
+    )
+    backend = aws.backend(REPO / "examples" / "train_mlp_digits.py", poll_interval=0.2)
+    collector = ResultCollector()
+    tuner = Tuner(
+        trial_backend=backend,
+        scheduler=scheduler,
+        stop_criterion=collector.enough,
+        n_workers=N_WORKERS,
+        sleep_time=0.2,
+        max_failures=100,
+        callbacks=[collector],
+        start_jobs_without_delay=False,  # a Stopping job still holds its worker
+        tuner_name="dyhpo-sagemaker",
+    )
+    tuner.run()
+
+    by_trial: dict[int, list[int]] = {}
+    for trial_id, result in collector.results:
+        by_trial.setdefault(trial_id, []).append(result["epoch"])
+    jobs = {t: [aws.runtime.jobs[job.name] for job in backend._jobs[t]] for t in by_trial}
+    all_jobs = [job for trial_jobs in backend._jobs.values() for job in trial_jobs]
+    stopped = [job.name for job in all_jobs if job.status == "Stopped"]
+    print(
+        f"\n{len(by_trial)} trials, {len(all_jobs)} jobs ({len(stopped)} stopped), "
+        f"{len(collector.resumed)} resumes, {len(collector.results)} results: {by_trial}"
+    )
+    assert len(by_trial) >= 2, by_trial
+    assert len(collector.resumed) >= MIN_RESUMES, f"too few resumes: {by_trial}"
+    assert tuner.tuning_status.num_trials_failed == 0
+    s3 = aws.client("s3")
+    for trial_id, epochs in by_trial.items():
+        # the scheduler saw levels 1..k once each, in order ...
+        assert epochs == list(range(1, len(epochs) + 1)), (trial_id, epochs)
+        # ... each from its own job, which trained only that level: the resumed
+        # jobs started from the checkpoint the previous job left in S3
+        lines = [line for job in jobs[trial_id] for line in job.lines]
+        printed = printed_epochs(lines)
+        if backend._ended_by_scheduler.get(trial_id) == Status.stopped:
+            printed = printed[: len(epochs)]  # still training when the tuning ended
+        assert printed == epochs, (trial_id, printed)
+        assert len(jobs[trial_id]) in (len(epochs), len(epochs) + 1), trial_id
+        key = f"syne-dyhpo/{tuner.name}/{trial_id}/checkpoints/checkpoint.pt"
+        s3.head_object(Bucket=BUCKET, Key=key)
+    assert all(scheduler.history.trials[t].last_level == len(e) for t, e in by_trial.items())
+    # never more jobs alive (InProgress or Stopping) than workers
+    alive = [(job.created_at, job.ended_at) for job in aws.runtime.jobs.values()]
+    assert all(end is not None for _, end in alive)
+    assert most_at_once(alive) <= N_WORKERS
