@@ -86,7 +86,8 @@ def mean_se(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def overhead(records: list[dict]) -> dict[str, dict[str, float]]:
-    """Per method: mean real seconds per run (scheduler, whole run), decisions, configs started."""
+    """Per method, means per run: real seconds (scheduler, whole run), CPU seconds, decisions,
+    configs started; and decisions per scheduler second."""
     by_method = defaultdict(list)
     for r in records:
         by_method[r["method"]].append(r)
@@ -98,6 +99,7 @@ def overhead(records: list[dict]) -> dict[str, dict[str, float]]:
             "runs": len(runs),
             "scheduler_seconds": float(scheduler.mean()),
             "wallclock_seconds": float(np.mean([r["wallclock_seconds"] for r in runs])),
+            "cpu_seconds": float(np.mean([r.get("cpu_seconds", np.nan) for r in runs])),
             "decisions": float(decisions.mean()),
             "decisions_per_second": float(decisions.sum() / max(scheduler.sum(), 1e-9)),
             "configs_started": float(np.mean([sum(r["decisions"]["new"]) for r in runs])),
@@ -141,13 +143,14 @@ def summary_markdown(records: list[dict]) -> str:
     lines += [
         "### Overhead (real seconds per run, mean over runs)",
         "",
-        "| method | runs | scheduler s | run s | decisions | decisions / scheduler s "
+        "| method | runs | scheduler s | run s | run CPU s | decisions | decisions / scheduler s "
         "| configs started |",
-        "|---|---|---|---|---|---|---|",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for m, o in overhead(records).items():
         lines.append(
             f"| {m} | {o['runs']} | {o['scheduler_seconds']:.1f} | {o['wallclock_seconds']:.1f} "
+            f"| {o['cpu_seconds']:.1f} "
             f"| {o['decisions']:.0f} | {o['decisions_per_second']:.0f} "
             f"| {o['configs_started']:.0f} |"
         )

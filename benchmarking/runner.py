@@ -6,7 +6,8 @@ records, in simulated seconds since the start:
 - ``results``: every reported metric value (``time``, ``value``, ``trial_id``, ``level``);
 - ``decisions``: every ``suggest()`` (``time``, ``seconds`` of real computation,
   ``new``: whether it started a configuration, and its ``config`` if so);
-- ``scheduler_seconds``: real seconds spent in all scheduler calls.
+- ``scheduler_seconds``: real seconds spent in all scheduler calls;
+- ``wallclock_seconds`` and ``cpu_seconds`` of the whole run (this process).
 
 The simulator adds the scheduler's own computation time to the simulated clock.
 A campaign stores each run as ``<out>/runs/<method>/<task>/seed<k>.json``
@@ -139,7 +140,7 @@ def simulate(
         tuner_sleep_time=sleep_time,
     )
     recorder = _Recorder(scheduler, backend, table.metric_name)
-    start = time.perf_counter()
+    start, start_cpu = time.perf_counter(), time.process_time()
     # The tuner's files are not kept, and its closing report is not printed.
     with (
         tempfile.TemporaryDirectory() as folder,
@@ -170,6 +171,7 @@ def simulate(
         "decisions": recorder.decisions,
         "scheduler_seconds": recorder.scheduler_seconds,
         "wallclock_seconds": time.perf_counter() - start,
+        "cpu_seconds": time.process_time() - start_cpu,
     }
 
 
@@ -188,13 +190,17 @@ def _code_version() -> str | None:
     return described.stdout.strip()
 
 
+def _init_worker() -> None:
+    """Each process of the pool computes on one thread and logs only errors of Syne Tune."""
+    torch.set_num_threads(1)
+    logging.getLogger("syne_tune").setLevel(logging.ERROR)
+
+
 def run(spec: RunSpec, out: Path) -> Path:
     """Run ``spec`` (unless its file exists) and store its record; the record's path."""
     path = spec.path(out)
     if path.exists():
         return path
-    torch.set_num_threads(1)  # each process of the pool computes on one thread
-    logging.getLogger("syne_tune").setLevel(logging.ERROR)  # per-trial and baseline chatter
     table = task_table(spec.task, Path(spec.table_file))
     args = MethodArgs(
         config_space=config_space(table),
@@ -211,7 +217,12 @@ def run(spec: RunSpec, out: Path) -> Path:
     )
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps({**asdict(spec), **record, "code_version": _code_version()}))
+    tmp.write_text(
+        json.dumps(
+            {**asdict(spec), **record, "code_version": _code_version()},
+            default=lambda value: value.item(),  # numpy scalars in configurations
+        )
+    )
     os.replace(tmp, path)  # atomic: an interrupted run leaves no record
     return path
 
@@ -228,7 +239,7 @@ def run_campaign(specs: list[RunSpec], out: Path, *, jobs: int, progress: bool =
     logger.info("%d of %d runs stored already", len(specs) - len(todo), len(specs))
     failed = []
     bar = tqdm(total=len(specs), initial=len(specs) - len(todo), disable=not progress)
-    with ProcessPoolExecutor(max_workers=jobs) as pool:
+    with ProcessPoolExecutor(max_workers=jobs, initializer=_init_worker) as pool:
         futures = {pool.submit(run, spec, out): spec for spec in todo}
         for future in as_completed(futures):
             spec = futures[future]
