@@ -8,8 +8,10 @@ Notation:
 - ``curve``: ``(T,)`` values of one trial in the minimized direction; ``nan``
   where not observed, ``+inf`` where the metric was not finite (diverged).
 - ``inputs``: ``(n, d + 1 + 2 L)`` packed model rows (see
-  :mod:`~syne_dyhpo._surrogate.feature_extractor`), ``y``: ``(n,)`` targets
-  normalized to ``[0, 1]``, 0 the best value seen.
+  :mod:`~syne_dyhpo._surrogate.feature_extractor`), one per observation in the
+  order they arrived, ``y``: ``(n,)`` targets normalized by a range ``(low,
+  high)``: 0 at ``low``, at most 1. Values below ``low`` (better than the best
+  seen when the range was taken) stay below 0.
 """
 
 from __future__ import annotations
@@ -69,6 +71,7 @@ class LearningCurveHistory:
         self.max_t = max_t
         self.curve_length = max(max_t - 1, 1)
         self.trials: dict[int, TrialRecord] = {}
+        self._arrivals: list[tuple[int, int]] = []  # (trial_id, level) in arrival order
 
     def add(self, trial_id: int, config: dict[str, Any], x: np.ndarray) -> TrialRecord:
         record = TrialRecord(config=config, x=x, curve=np.full(self.max_t, np.nan))
@@ -77,14 +80,17 @@ class LearningCurveHistory:
 
     def record(self, trial_id: int, level: int, value: float) -> None:
         """Store ``value`` (minimized direction) at ``level``; non-finite -> ``+inf``."""
-        self.trials[trial_id].curve[level - 1] = value if np.isfinite(value) else np.inf
+        curve = self.trials[trial_id].curve
+        if np.isnan(curve[level - 1]):
+            self._arrivals.append((trial_id, level))
+        curve[level - 1] = value if np.isfinite(value) else np.inf
 
     def with_status(self, *statuses: str) -> list[int]:
         return [tid for tid, rec in self.trials.items() if rec.status in statuses]
 
     @property
     def num_observations(self) -> int:
-        return int(sum(np.count_nonzero(~np.isnan(r.curve)) for r in self.trials.values()))
+        return len(self._arrivals)
 
     def _matrices(self, trial_ids: list[int]) -> tuple[np.ndarray, np.ndarray]:
         """``X (k, d)`` and raw curves ``C (k, T)`` of ``trial_ids``."""
@@ -100,9 +106,9 @@ class LearningCurveHistory:
 
     @staticmethod
     def normalize(C: np.ndarray, low: float, high: float) -> np.ndarray:
-        """Map values onto ``[0, 1]`` (``+inf`` -> 1), keeping ``nan``."""
+        """``(C - low) / (high - low)`` capped at 1 (``+inf`` -> 1), keeping ``nan``."""
         with np.errstate(invalid="ignore"):
-            return np.clip((C - low) / (high - low), 0.0, 1.0)
+            return np.minimum((C - low) / (high - low), 1.0)
 
     def _pack(self, X: np.ndarray, N: np.ndarray, levels: np.ndarray) -> np.ndarray:
         """Rows ``[x | l / T | curve before l | mask]`` for levels ``l`` ``(n,)``.
@@ -128,12 +134,18 @@ class LearningCurveHistory:
         )
 
     def training_data(self, low: float, high: float) -> tuple[np.ndarray, np.ndarray]:
-        """All observations as ``inputs (n, p)`` and ``y (n,)``."""
+        """All observations, in arrival order, as ``inputs (n, p)`` and ``y (n,)``.
+
+        Rows of past observations are unchanged by later ones (for a fixed range),
+        so the model can extend its factorization instead of redoing it.
+        """
         trial_ids = list(self.trials)
+        position = {trial_id: i for i, trial_id in enumerate(trial_ids)}
+        rows = np.array([position[t] for t, _ in self._arrivals], dtype=int)
+        levels = np.array([level for _, level in self._arrivals], dtype=int)
         X, C = self._matrices(trial_ids)
-        N = self.normalize(C, low, high)
-        rows, cols = np.nonzero(~np.isnan(N))
-        return self._pack(X[rows], N[rows], cols + 1), N[rows, cols]
+        N = self.normalize(C, low, high)[rows]
+        return self._pack(X[rows], N, levels), N[np.arange(len(rows)), levels - 1]
 
     def next_level_inputs(self, trial_ids: list[int], low: float, high: float) -> np.ndarray:
         """Inputs of ``trial_ids`` at their next level (last observed + 1)."""

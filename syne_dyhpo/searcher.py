@@ -31,6 +31,8 @@ MIN_OBSERVATIONS_FOR_MODEL = 2
 # dominate the decision cost, and a pool that renews fully every few decisions
 # explores the space as well.
 POOL_REFRESH = 8
+# Candidates whose exact EI is computed at once (see DyHPOSearcher._scores).
+SCORE_CHUNK = 32
 
 
 @dataclass(frozen=True)
@@ -82,6 +84,9 @@ class DyHPOSearcher:
         self._pool_keys: list[str] = []
         self._pool_X = np.zeros((0, encoder.dim))
         self._observations_at_fit = 0
+        # (low, high) normalization range, taken at the last successful fit: fixed
+        # between fits so that the model rows of past observations stay unchanged.
+        self._range: tuple[float, float] | None = None
 
     def register(self, config: Mapping[str, Any]) -> None:
         """Mark ``config`` as started, so it is never proposed again."""
@@ -138,31 +143,53 @@ class DyHPOSearcher:
         self._pool_X = np.vstack([self._pool_X[keep], self.encoder.encode(fresh)])
         return self._pool, self._pool_X
 
-    def _update_surrogate(self, inputs: np.ndarray, y: np.ndarray) -> None:
-        n_new = len(y) - self._observations_at_fit
+    def _training_data(self) -> tuple[tuple[float, float], np.ndarray, np.ndarray]:
+        """The normalization range, ``inputs (n, p)`` and ``y (n,)``, after refitting
+        the surrogate (on a freshly taken range) if the data grew enough."""
+        history = self.history
+        n_new = history.num_observations - self._observations_at_fit
         needs_fit = self.surrogate.model is None or n_new >= max(
             1.0, self.refit_fraction * self._observations_at_fit
         )
-        if not needs_fit:
-            return
-        seed = int(self.random_state.randint(2**31 - 1))
-        scratch = self.surrogate.model is None
-        if self.surrogate.fit(inputs, y, from_scratch=scratch, seed=seed):
-            self._observations_at_fit = len(y)
+        if needs_fit:
+            fit_range = history.normalizer()
+            inputs, y = history.training_data(*fit_range)
+            seed = int(self.random_state.randint(2**31 - 1))
+            scratch = self.surrogate.model is None
+            if self.surrogate.fit(inputs, y, from_scratch=scratch, seed=seed):
+                self._observations_at_fit, self._range = len(y), fit_range
+            if self._range == fit_range:
+                return fit_range, inputs, y
+        data_range = self._range or history.normalizer()
+        return (data_range, *history.training_data(*data_range))
 
     def _scores(self, paused: list[int], new_X: np.ndarray) -> np.ndarray:
         """Log-EI of ``paused`` trials then new configurations ``new_X (k, d)``,
-        shape ``(m,)``."""
+        shape ``(m,)``; ``-inf`` for candidates that provably cannot win.
+
+        EI grows with the posterior std, which is bounded cheaply (see
+        :meth:`~syne_dyhpo._surrogate.posterior.BelieverPosterior.variance_bound`):
+        the exact EI is computed in chunks, best upper bound first, and stops
+        once no remaining upper bound beats the best exact value. The argmax is the
+        same as scoring every candidate, at a fraction of the cost.
+        """
         history = self.history
-        low, high = history.normalizer()
-        inputs, y = history.training_data(low, high)
-        self._update_surrogate(inputs, y)
+        (low, high), inputs, y = self._training_data()
         running = history.with_status(RUNNING)
         pending = history.next_level_inputs(running, low, high) if running else None
         parts = [history.next_level_inputs(paused, low, high)] if paused else []
         if len(new_X):
             parts.append(history.new_config_inputs(new_X))
-        mean, std = self.surrogate.predict(inputs, y, np.vstack(parts), pending)
+        posterior = self.surrogate.posterior(inputs, y, np.vstack(parts), pending)
         levels = [history.trials[t].last_level + 1 for t in paused] + [1] * len(new_X)
         best = history.best_per_level(low, high)[np.asarray(levels) - 1]
-        return log_expected_improvement(mean, std, best)
+        mean = posterior.mean
+        upper = log_expected_improvement(mean, posterior.std_bound, best)
+        order = np.argsort(-upper, kind="stable")
+        scores = np.full(len(mean), -np.inf)
+        for start in range(0, len(order), SCORE_CHUNK):
+            chunk = order[start : start + SCORE_CHUNK]
+            if upper[chunk[0]] <= scores.max():
+                break
+            scores[chunk] = log_expected_improvement(mean[chunk], posterior.std(chunk), best[chunk])
+        return scores

@@ -24,7 +24,7 @@ from linear_operator.utils.errors import NanError, NotPSDError
 
 from syne_dyhpo._surrogate.feature_extractor import FeatureExtractor
 from syne_dyhpo._surrogate.model import DeepKernelGP
-from syne_dyhpo._surrogate.posterior import believer_posterior
+from syne_dyhpo._surrogate.posterior import BelieverPosterior, KernelFactor, RBFKernel
 
 logger = logging.getLogger(__name__)
 
@@ -65,9 +65,9 @@ class DeepKernelSurrogate:
         *,
         widths: tuple[int, ...] = (64, 128),
         learning_rate: float = 0.01,
-        scratch_steps: int = 200,
+        scratch_steps: int = 100,
         refine_steps: int = 20,
-        max_fit_points: int = 512,
+        max_fit_points: int = 384,
         max_attempts: int = 3,
     ):
         self.config_dim = config_dim
@@ -79,6 +79,8 @@ class DeepKernelSurrogate:
         self.max_fit_points = max_fit_points
         self.max_attempts = max_attempts
         self.model: DeepKernelGP | None = None
+        # (inputs, factor) of the last posterior; reset whenever the model changes
+        self._factor_cache: tuple[np.ndarray, KernelFactor] | None = None
 
     def _new_model(self, inputs: torch.Tensor, y: torch.Tensor, seed: int) -> DeepKernelGP:
         with torch.random.fork_rng(devices=[]):
@@ -115,6 +117,7 @@ class DeepKernelSurrogate:
         inputs_t = torch.as_tensor(inputs, dtype=DTYPE)
         y_t = torch.as_tensor(y, dtype=DTYPE)
         backup = None if self.model is None else copy.deepcopy(self.model.state_dict())
+        self._factor_cache = None
         for attempt in range(self.max_attempts):
             scratch = from_scratch or self.model is None or attempt > 0
             model = self._new_model(inputs_t, y_t, seed + attempt) if scratch else self.model
@@ -136,43 +139,89 @@ class DeepKernelSurrogate:
         )
         return False
 
-    def predict(
+    def _kernel(self) -> RBFKernel:
+        covar = self.model.covar_module
+        return RBFKernel(
+            outputscale=covar.outputscale.detach(),
+            lengthscale=covar.base_kernel.lengthscale.detach(),
+            noise=self.model.likelihood.noise.detach(),
+        )
+
+    def _factor(self, inputs: np.ndarray) -> KernelFactor:
+        """The kernel factor of all ``inputs (n, p)``: the cached one, extended
+        by the rows appended since (same model, same earlier rows), or built anew."""
+        cached = self._factor_cache
+        if cached is not None:
+            old_inputs, factor = cached
+            n_old = len(old_inputs)
+            if n_old <= len(inputs) and np.array_equal(inputs[:n_old], old_inputs):
+                if n_old < len(inputs):
+                    new_rows = torch.as_tensor(inputs[n_old:], dtype=DTYPE)
+                    try:
+                        factor = factor.extended(self.model.feature_extractor(new_rows))
+                    except torch.linalg.LinAlgError:
+                        factor = None  # ill-conditioned update: refactorize
+                if factor is not None:
+                    self._factor_cache = (inputs, factor)
+                    return factor
+        Z = self.model.feature_extractor(torch.as_tensor(inputs, dtype=DTYPE))
+        factor = KernelFactor.build(self._kernel(), Z)
+        self._factor_cache = (inputs, factor)
+        return factor
+
+    def posterior(
         self,
         inputs: np.ndarray,
         y: np.ndarray,
         test_inputs: np.ndarray,
         pending_inputs: np.ndarray | None = None,
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """Posterior of the latent function at ``test_inputs (m, p)`` given all
-        data, with ``pending_inputs (q, p)`` as kriging-believer fantasies.
+    ) -> CandidatePosterior:
+        """Posterior at ``test_inputs (m, p)`` given all data, with
+        ``pending_inputs (q, p)`` as kriging-believer fantasies.
 
-        :return: ``mean (m,)`` and ``std (m,)``.
+        Cheapest when ``inputs`` extends those of the previous call by appended
+        rows (see :class:`~syne_dyhpo._surrogate.posterior.KernelFactor`).
+
         :raises SurrogateUnavailableError: no fitted model, or the posterior
             cannot be computed.
         """
         if self.model is None:
             raise SurrogateUnavailableError("the surrogate has not been fit yet")
-        model = self.model
         if pending_inputs is None:
             pending_inputs = np.zeros((0, test_inputs.shape[1]))
-        n, m = len(inputs), len(test_inputs)
-        rows = torch.as_tensor(np.vstack([inputs, test_inputs, pending_inputs]), dtype=DTYPE)
+        m = len(test_inputs)
+        rows = torch.as_tensor(np.vstack([test_inputs, pending_inputs]), dtype=DTYPE)
         try:
             with torch.no_grad():
-                Z = model.feature_extractor(rows)
-                constant = model.mean_module.constant.detach()
-                mean, var = believer_posterior(
-                    Z[:n],
-                    torch.as_tensor(y, dtype=DTYPE) - constant,
-                    Z[n : n + m],
-                    Z[n + m :],
-                    outputscale=model.covar_module.outputscale,
-                    lengthscale=model.covar_module.base_kernel.lengthscale,
-                    noise=model.likelihood.noise,
-                )
+                factor = self._factor(inputs)
+                Z_rows = self.model.feature_extractor(rows)
+                constant = self.model.mean_module.constant.detach()
+                r = torch.as_tensor(y, dtype=DTYPE) - constant
+                posterior = BelieverPosterior(factor, r, Z_rows[:m], Z_rows[m:])
         except NUMERICAL_ERRORS as err:
+            self._factor_cache = None
             raise SurrogateUnavailableError(f"posterior failed: {err}") from err
-        mean, std = (mean + constant).numpy(), var.sqrt().numpy()
-        if not (np.all(np.isfinite(mean)) and np.all(np.isfinite(std))):
-            raise SurrogateUnavailableError("posterior has non-finite values")
-        return mean, std
+        return CandidatePosterior(posterior, float(constant))
+
+
+class CandidatePosterior:
+    """Numpy view of a :class:`BelieverPosterior`: ``mean (m,)``, ``std_bound
+    (m,)`` (an upper bound of each posterior std) and :meth:`std` of any subset."""
+
+    def __init__(self, posterior: BelieverPosterior, constant: float):
+        self._posterior = posterior
+        self.mean = posterior.mean.numpy() + constant
+        self.std_bound = posterior.variance_bound().sqrt().numpy()
+        if not np.all(np.isfinite(self.mean)):
+            raise SurrogateUnavailableError("posterior mean has non-finite values")
+
+    def std(self, index: np.ndarray) -> np.ndarray:
+        """Posterior std of the candidates ``index (j,)``, shape ``(j,)``."""
+        try:
+            var = self._posterior.variance(torch.as_tensor(index, dtype=torch.long))
+        except NUMERICAL_ERRORS as err:
+            raise SurrogateUnavailableError(f"posterior variance failed: {err}") from err
+        std = var.sqrt().numpy()
+        if not np.all(np.isfinite(std)):
+            raise SurrogateUnavailableError("posterior std has non-finite values")
+        return std

@@ -1,7 +1,12 @@
 import gpytorch
 import torch
 
-from syne_dyhpo._surrogate.posterior import believer_posterior, robust_cholesky
+from syne_dyhpo._surrogate.posterior import (
+    BelieverPosterior,
+    KernelFactor,
+    RBFKernel,
+    robust_cholesky,
+)
 
 DTYPE = torch.float64
 
@@ -27,17 +32,23 @@ def _gp(X, y):
     return model
 
 
-def _ours(model, X, y, X_test, X_pending):
-    mean, var = believer_posterior(
-        X,
-        y - model.mean_module.constant.detach(),
-        X_test,
-        X_pending,
+def _kernel(model):
+    return RBFKernel(
         outputscale=model.covar_module.outputscale.detach(),
         lengthscale=model.covar_module.base_kernel.lengthscale.detach(),
         noise=model.likelihood.noise.detach(),
     )
-    return mean + model.mean_module.constant.detach(), var
+
+
+def _ours(model, X, y, X_test, X_pending):
+    factor = KernelFactor.build(_kernel(model), X)
+    posterior = BelieverPosterior(
+        factor, y - model.mean_module.constant.detach(), X_test, X_pending
+    )
+    variance = posterior.variance(torch.arange(len(X_test)))
+    subset = posterior.variance(torch.tensor([len(X_test) - 1, 0]))
+    torch.testing.assert_close(subset, variance[[-1, 0]])
+    return posterior.mean + model.mean_module.constant.detach(), variance
 
 
 def test_posterior_matches_gpytorch_without_pending_points():
@@ -77,3 +88,14 @@ def test_robust_cholesky_adds_jitter_to_a_singular_matrix():
     factor = robust_cholesky(v @ v.T)  # rank one
     assert torch.all(torch.isfinite(factor))
     torch.testing.assert_close(factor @ factor.T, v @ v.T, atol=1e-3, rtol=0)
+
+
+def test_extended_factor_equals_the_factor_built_on_all_rows():
+    gen = torch.Generator().manual_seed(2)
+    Z = torch.rand(40, 3, generator=gen, dtype=DTYPE)
+    kernel = _kernel(_gp(Z, Z.sum(dim=1)))
+    factor = KernelFactor.build(kernel, Z[:25]).extended(Z[25:31]).extended(Z[31:])
+    full = KernelFactor.build(kernel, Z)
+    torch.testing.assert_close(factor.Z, Z)
+    torch.testing.assert_close(factor.chol, full.chol, rtol=1e-9, atol=1e-10)
+    assert torch.all(factor.chol.triu(diagonal=1) == 0)

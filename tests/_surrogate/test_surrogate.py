@@ -34,11 +34,12 @@ def test_fit_interpolates_training_data_and_is_reproducible():
     for _ in range(2):
         surrogate = DeepKernelSurrogate(D, L, scratch_steps=150)
         assert surrogate.fit(inputs, y, from_scratch=True, seed=3)
-        mean, std = surrogate.predict(inputs, y, test_inputs)
-        assert mean.shape == std.shape == (10,)
-        assert np.all(std > 0)
-        predictions.append(mean)
-        fitted, _ = surrogate.predict(inputs, y, inputs)
+        posterior = surrogate.posterior(inputs, y, test_inputs)
+        std = posterior.std(np.arange(10))
+        assert posterior.mean.shape == std.shape == (10,)
+        assert np.all((std > 0) & (std <= posterior.std_bound + 1e-12))
+        predictions.append(posterior.mean)
+        fitted = surrogate.posterior(inputs, y, inputs).mean
         assert np.sqrt(np.mean((fitted - y) ** 2)) < 0.5 * np.std(y)
     np.testing.assert_array_equal(predictions[0], predictions[1])
 
@@ -56,14 +57,13 @@ def test_failed_fit_keeps_the_previous_model_and_logs(caplog):
     for key, value in surrogate.model.state_dict().items():
         if key not in ("train_inputs", "train_targets"):
             torch.testing.assert_close(value, before[key])
-    mean, _ = surrogate.predict(inputs, y, inputs[:2])
-    assert np.all(np.isfinite(mean))
+    assert np.all(np.isfinite(surrogate.posterior(inputs, y, inputs[:2]).mean))
 
 
 def test_predict_before_any_fit_raises_unavailable():
     inputs, y = _data(5)
     with pytest.raises(SurrogateUnavailableError):
-        DeepKernelSurrogate(D, L).predict(inputs, y, inputs)
+        DeepKernelSurrogate(D, L).posterior(inputs, y, inputs)
 
 
 def test_fit_on_more_points_than_the_cap_uses_a_subset_but_conditions_on_all():
@@ -71,5 +71,25 @@ def test_fit_on_more_points_than_the_cap_uses_a_subset_but_conditions_on_all():
     surrogate = DeepKernelSurrogate(D, L, scratch_steps=10, max_fit_points=20)
     assert surrogate.fit(inputs, y, from_scratch=True, seed=0)
     assert surrogate.model.train_inputs[0].shape[0] == 20
-    mean, _ = surrogate.predict(inputs, y, inputs)
-    assert mean.shape == (60,)
+    assert surrogate.posterior(inputs, y, inputs).mean.shape == (60,)
+
+
+def test_posterior_on_appended_rows_matches_one_computed_from_scratch():
+    inputs, y = _data(60)
+    test_inputs, _ = _data(8, seed=2)
+    surrogate = DeepKernelSurrogate(D, L, scratch_steps=20)
+    assert surrogate.fit(inputs[:40], y[:40], from_scratch=True, seed=0)
+    surrogate.posterior(inputs[:40], y[:40], test_inputs)
+    for n in (41, 50, 60):  # extends the cached factorization
+        extended = surrogate.posterior(inputs[:n], y[:n], test_inputs, inputs[:2])
+    assert len(surrogate._factor_cache[0]) == 60
+    surrogate._factor_cache = None
+    fresh = surrogate.posterior(inputs, y, test_inputs, inputs[:2])
+    index = np.arange(8)
+    np.testing.assert_allclose(extended.mean, fresh.mean, rtol=1e-8, atol=1e-10)
+    np.testing.assert_allclose(extended.std(index), fresh.std(index), rtol=1e-6, atol=1e-9)
+    changed = inputs.copy()
+    changed[5, 0] += 0.5  # an earlier row changed: the factorization is rebuilt
+    rebuilt = surrogate.posterior(changed, y, test_inputs)
+    assert surrogate._factor_cache[0] is changed
+    assert not np.allclose(rebuilt.mean, fresh.mean)

@@ -50,7 +50,8 @@ def test_dyhpo_pauses_and_resumes_real_trials_from_their_checkpoints(tmp_path, m
     tuner = Tuner(
         trial_backend=LocalBackend(entry_point=str(REPO / "examples" / "train_mlp_digits.py")),
         scheduler=scheduler,
-        stop_criterion=StoppingCriterion(max_wallclock_time=45),
+        # counts results, not seconds: the same work on a fast or a busy machine
+        stop_criterion=StoppingCriterion(max_num_evaluations=24, max_wallclock_time=300),
         n_workers=2,
         sleep_time=0.2,
         max_failures=100,

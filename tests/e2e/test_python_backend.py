@@ -35,7 +35,7 @@ def test_dyhpo_tunes_a_python_function_with_pause_and_resume(tmp_path, monkeypat
     tuner = Tuner(
         trial_backend=PythonBackend(tune_function=train_quadratic, config_space=space),
         scheduler=scheduler,
-        stop_criterion=StoppingCriterion(max_wallclock_time=30),
+        stop_criterion=StoppingCriterion(max_num_evaluations=30, max_wallclock_time=300),
         n_workers=2,
         sleep_time=0.1,
         max_failures=100,
