@@ -7,6 +7,8 @@ from collections.abc import Mapping
 from functools import cached_property
 from typing import Any
 
+from syne_dyhpo.backends._sagemaker_settings import check_positive_int
+
 logger = logging.getLogger(__name__)
 
 SERVICES = ("sagemaker", "s3", "logs", "sts")
@@ -56,13 +58,11 @@ class AwsClients:
         unknown = set(endpoint_urls) - set(SERVICES)
         if unknown:
             raise ValueError(f"endpoint_urls keys must be among {SERVICES}, got {sorted(unknown)}")
-        if isinstance(max_attempts, bool) or not isinstance(max_attempts, int) or max_attempts < 1:
-            raise ValueError(f"max_attempts must be an integer >= 1, got {max_attempts!r}")
         boto3 = import_boto3()
         self._boto3 = boto3
         self.profile_name = profile_name
         self.endpoint_urls = dict(endpoint_urls)
-        self.max_attempts = max_attempts
+        self.max_attempts = check_positive_int("max_attempts", max_attempts)
         self.region_name = region_name or self._session.region_name
         if self.region_name is None:
             raise ValueError(

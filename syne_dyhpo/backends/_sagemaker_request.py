@@ -69,6 +69,7 @@ class JobTemplate:
     instance_type: str
     instance_count: int
     volume_size_gb: int
+    keep_alive_seconds: int
     max_run: int
     environment: Mapping[str, str]
     extra_request: Mapping[str, Any]
@@ -80,6 +81,16 @@ class JobTemplate:
                 f"extra_request must not set {sorted(clash)}: the backend sets them; "
                 "use the backend's arguments instead"
             )
+
+    def _resources(self) -> dict[str, Any]:
+        resources = {
+            "InstanceType": self.instance_type,
+            "InstanceCount": self.instance_count,
+            "VolumeSizeInGB": self.volume_size_gb,
+        }
+        if self.keep_alive_seconds:
+            resources["KeepAlivePeriodInSeconds"] = self.keep_alive_seconds
+        return resources
 
     def request(
         self, name: str, hyperparameters: dict[str, str], *, checkpoint_uri: str, output_uri: str
@@ -93,11 +104,7 @@ class JobTemplate:
             },
             "RoleArn": self.role,
             "HyperParameters": hyperparameters,
-            "ResourceConfig": {
-                "InstanceType": self.instance_type,
-                "InstanceCount": self.instance_count,
-                "VolumeSizeInGB": self.volume_size_gb,
-            },
+            "ResourceConfig": self._resources(),
             "StoppingCondition": {"MaxRuntimeInSeconds": self.max_run},
             "OutputDataConfig": {"S3OutputPath": output_uri},
             "CheckpointConfig": {"S3Uri": checkpoint_uri, "LocalPath": CHECKPOINT_LOCAL_PATH},

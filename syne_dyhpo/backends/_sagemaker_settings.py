@@ -43,18 +43,26 @@ def check_image(image_uri: str, region_name: str) -> str:
     return image_uri
 
 
-def check_instance(instance_type: str, instance_count: int) -> None:
+def check_instance_type(instance_type: str) -> str:
     if not isinstance(instance_type, str) or not INSTANCE_TYPE.fullmatch(instance_type):
         raise ValueError(
             f"instance_type must be a SageMaker instance type such as 'ml.m5.xlarge', "
             f"got {instance_type!r}"
         )
-    if (
-        isinstance(instance_count, bool)
-        or not isinstance(instance_count, int)
-        or instance_count < 1
-    ):
-        raise ValueError(f"instance_count must be an integer >= 1, got {instance_count!r}")
+    return instance_type
+
+
+def check_positive_int(name: str, value: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
+    return value
+
+
+def check_keep_alive(seconds: int) -> int:
+    """Warm pool period: SageMaker takes 0 to 3600 seconds."""
+    if isinstance(seconds, bool) or not isinstance(seconds, int) or not 0 <= seconds <= 3600:
+        raise ValueError(f"keep_alive_seconds must be an integer in [0, 3600], got {seconds!r}")
+    return seconds
 
 
 def default_bucket(sts: Any, region_name: str) -> str:

@@ -75,6 +75,9 @@ class SageMakerBackend(TrialBackend):
     :param endpoint_urls: service (``"sagemaker"``, ``"s3"``, ``"logs"``, ``"sts"``)
         -> endpoint URL, e.g. VPC interface endpoints.
     :param volume_size_gb: EBS volume of each instance.
+    :param keep_alive_seconds: SageMaker warm pool: keep a job's instances this
+        long (at most 3600 s) for the next job of the same settings, which then
+        starts in seconds instead of minutes; 0: no warm pool.
     :param max_run: ``MaxRuntimeInSeconds`` of each job.
     :param environment: environment variables of the training container.
     :param extra_request: further ``create_training_job`` fields, e.g.
@@ -99,6 +102,7 @@ class SageMakerBackend(TrialBackend):
         profile_name: str | None = None,
         endpoint_urls: Mapping[str, str] | None = None,
         volume_size_gb: int = 30,
+        keep_alive_seconds: int = 0,
         max_run: int = 24 * 3600,
         environment: Mapping[str, str] | None = None,
         extra_request: Mapping[str, Any] | None = None,
@@ -112,7 +116,6 @@ class SageMakerBackend(TrialBackend):
         if not poll_interval >= 0:
             raise ValueError(f"poll_interval must be >= 0 seconds, got {poll_interval!r}")
         self.poll_interval = poll_interval
-        settings.check_instance(instance_type, instance_count)
         self.clients = AwsClients(
             region_name=region_name,
             endpoint_urls=endpoint_urls or {},
@@ -122,10 +125,11 @@ class SageMakerBackend(TrialBackend):
         self.template = JobTemplate(
             role=settings.check_role(role),
             image_uri=settings.check_image(image_uri, self.clients.region_name),
-            instance_type=instance_type,
-            instance_count=instance_count,
-            volume_size_gb=volume_size_gb,
-            max_run=max_run,
+            instance_type=settings.check_instance_type(instance_type),
+            instance_count=settings.check_positive_int("instance_count", instance_count),
+            volume_size_gb=settings.check_positive_int("volume_size_gb", volume_size_gb),
+            keep_alive_seconds=settings.check_keep_alive(keep_alive_seconds),
+            max_run=settings.check_positive_int("max_run", max_run),
             environment=dict(environment or {}),
             extra_request=dict(extra_request or {}),
         )

@@ -54,7 +54,9 @@ def s3_keys(aws: Aws, prefix: str) -> list[str]:  # noqa: F811
     return sorted(item["Key"] for item in listing.get("Contents", []))
 
 
-def test_a_trial_runs_as_a_training_job_and_reports_through_cloudwatch(aws, backend):  # noqa: F811
+def test_a_trial_runs_as_a_training_job_and_reports_through_cloudwatch(aws):  # noqa: F811
+    backend = aws.backend(TRAINER, instance_type="ml.c5.xlarge", keep_alive_seconds=600)
+    backend.set_path(tuner_name="sagemaker-test")
     trial = backend.start_trial({"epochs": 3, "sleep": 0.0})
     driver = Driver(backend)
     driver.wait(lambda s: s[trial.trial_id] == Status.completed, "trial 0 completes")
@@ -66,6 +68,9 @@ def test_a_trial_runs_as_a_training_job_and_reports_through_cloudwatch(aws, back
     assert values["epochs"] == "3" and values["st_checkpoint_dir"] == "/opt/ml/checkpoints"
     assert values["sagemaker_program"] == TRAINER.name
     assert described["CheckpointConfig"]["S3Uri"] == backend.checkpoint_uri(0)
+    resources = described["ResourceConfig"]
+    assert resources["InstanceType"] == "ml.c5.xlarge"
+    assert resources["KeepAlivePeriodInSeconds"] == 600
     # the source was uploaded once, the checkpoint synced to S3
     assert s3_keys(aws, "syne-dyhpo/sagemaker-test/") == [
         "syne-dyhpo/sagemaker-test/0/checkpoints/epoch",
@@ -141,6 +146,11 @@ def test_bad_settings_fail_before_any_job_starts(aws):  # noqa: F811
         "is not a SageMaker region": {"region_name": "mars-north-1"},
         "S3 bucket 'missing-bucket' does not exist": {"bucket": "missing-bucket"},
         "instance_type must be": {"instance_type": "m5.large"},
+        "instance_count must be an integer >= 1": {"instance_count": 0},
+        "max_run must be an integer >= 1": {"max_run": 1.5},
+        "max_attempts must be an integer >= 1": {"max_attempts": 0},
+        "extra_request must not set": {"extra_request": {"RoleArn": "x"}},
+        r"keep_alive_seconds must be an integer in \[0, 3600\]": {"keep_alive_seconds": 7200},
         "endpoint_urls keys must be among": {"endpoint_urls": {"sagemker": "http://x"}},
         "entry_point must be an existing file": {"source_dir": str(TRAINER.parents[1] / "e2e")},
     }
