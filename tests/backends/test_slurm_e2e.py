@@ -1,0 +1,119 @@
+"""DyHPO drives real SLURM jobs of the digits MLP: pause with scancel, resume from checkpoints."""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import sys
+from pathlib import Path
+
+import pytest
+from syne_tune import Tuner
+from syne_tune.optimizer.scheduler import SchedulerDecision
+from syne_tune.tuner_callback import TunerCallback
+from syne_tune.tuning_status import TuningStatus
+
+from syne_dyhpo import DyHPO
+from syne_dyhpo.backends.slurm import SlurmBackend
+from tests.backends.slurm_cluster import slurm_cluster  # noqa: F401
+
+pytestmark = pytest.mark.usefixtures("slurm_cluster")
+
+REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO / "examples"))
+from train_mlp_digits import config_space  # noqa: E402
+
+logger = logging.getLogger(__name__)
+RESULTS_FROM_RESUMES = 2
+FIXED = {"n_units": 64, "n_layers": 1, "dropout": 0.0, "weight_decay": 1e-4}
+MAX_WALLCLOCK_TIME = 150.0  # seconds; about 30 on an idle 2-core machine
+METRIC_LINE = re.compile(r"\[tune-metric\]: (\{.*\})")
+
+
+class ResultCollector(TunerCallback):
+    """Every (trial_id, result) the tuner passed to the scheduler, in order, and the
+    trials paused and resumed."""
+
+    def __init__(self):
+        self.results: list[tuple[int, dict]] = []
+        self.paused: list[int] = []
+        self.resumed: list[int] = []
+
+    def on_trial_result(self, trial, status, result, decision):
+        self.results.append((trial.trial_id, dict(result)))
+        if decision == SchedulerDecision.PAUSE:
+            self.paused.append(trial.trial_id)
+
+    def on_resume_trial(self, trial):
+        self.resumed.append(trial.trial_id)
+
+    def enough(self, status: TuningStatus) -> bool:
+        """Stop criterion: two results from resumed jobs, or the time cap (the
+        pace of jobs depends on the machine's load)."""
+        from_resumes = sum(result["epoch"] >= 2 for _, result in self.results)
+        return from_resumes >= RESULTS_FROM_RESUMES or status.wallclock_time > MAX_WALLCLOCK_TIME
+
+
+def printed_epochs(trial_dir: Path) -> list[int]:
+    """Epochs the script printed over all jobs of a trial, in job order."""
+    outputs = sorted(trial_dir.glob("job-*.out"), key=lambda p: int(p.stem.split("-")[1]))
+    text = "".join(path.read_text() for path in outputs)
+    return [json.loads(m.group(1))["epoch"] for m in METRIC_LINE.finditer(text)]
+
+
+@pytest.mark.slow
+def test_dyhpo_tunes_the_digits_mlp_through_slurm_jobs(tmp_path):
+    # learning rate and batch size tuned, the rest fixed: resumes come after a few trials
+    space = config_space(max_epochs=4) | FIXED
+    scheduler = DyHPO(
+        space,
+        metric="val_loss",
+        time_attr="epoch",
+        max_resource_attr="epochs",
+        random_seed=0,
+        surrogate_kwargs={"scratch_steps": 50, "refine_steps": 10},
+    )
+    backend = SlurmBackend(
+        str(REPO / "examples" / "train_mlp_digits.py"), time_limit="5", poll_interval=0.5
+    )
+    collector = ResultCollector()
+    tuner = Tuner(
+        trial_backend=backend,
+        scheduler=scheduler,
+        stop_criterion=collector.enough,
+        n_workers=2,
+        sleep_time=0.2,
+        max_failures=100,
+        callbacks=[collector],
+        save_tuner=False,
+        trial_backend_path=str(tmp_path),
+    )
+    tuner.run()
+
+    by_trial: dict[int, list[int]] = {}
+    for trial_id, result in collector.results:
+        by_trial.setdefault(trial_id, []).append(result["epoch"])
+    logger.info(
+        "%d trials, %d results, %d pauses, %d resumes, %d jobs: %s",
+        len(by_trial),
+        len(collector.results),
+        len(collector.paused),
+        len(collector.resumed),
+        sum(len(jobs) for jobs in backend._jobs.values()),
+        by_trial,
+    )
+    assert len(by_trial) >= 2, by_trial
+    assert any(len(epochs) >= 2 for epochs in by_trial.values()), f"nothing resumed: {by_trial}"
+    assert tuner.tuning_status.num_trials_failed == 0
+    for trial_id, epochs in by_trial.items():
+        # the scheduler saw levels 1..k once each, in order ...
+        assert epochs == list(range(1, len(epochs) + 1)), (trial_id, epochs)
+        # ... each level from its own job, which trained only that epoch (checkpoints)
+        trial_dir = tmp_path / str(trial_id)
+        assert printed_epochs(trial_dir) == epochs, trial_id
+        # one job per start or resume; the last may have been stopped before it reported
+        assert len(backend._jobs[trial_id]) == 1 + collector.resumed.count(trial_id)
+        assert len(backend._jobs[trial_id]) in (len(epochs), len(epochs) + 1), trial_id
+        assert (trial_dir / "checkpoints" / "checkpoint.pt").exists()
+    assert all(scheduler.history.trials[t].last_level == len(e) for t, e in by_trial.items())
