@@ -20,7 +20,7 @@ from benchmarking.analysis import load_records, summary_markdown
 from benchmarking.benchmarks import DATA_ENV, select_tasks, table_files, tables_of
 from benchmarking.methods import METHODS
 from benchmarking.plots import plot_all
-from benchmarking.runner import RunSpec, run_campaign
+from benchmarking.runner import CLOCKS, RunSpec, run_campaign
 
 DEFAULT_JOBS = max(1, min(2, os.cpu_count() or 1))
 
@@ -42,7 +42,7 @@ def _specs(args: argparse.Namespace) -> list[RunSpec]:
             raise SystemExit(f"unknown method {method!r}; registered: {sorted(METHODS)}")
     tasks = select_tasks(args.tasks, table_files(args.data))
     return [
-        RunSpec(method, task, str(path), seed, n_workers, args.budget_multiple)
+        RunSpec(method, task, str(path), seed, n_workers, args.budget_multiple, args.clock)
         for n_workers in args.n_workers
         for task, path in tasks.items()
         for seed in range(args.seeds)
@@ -73,6 +73,13 @@ def main(argv: list[str] | None = None) -> None:
         type=float,
         default=20.0,
         help="budget per task in multiples of its median full-training time",
+    )
+    run.add_argument(
+        "--clock",
+        choices=sorted(CLOCKS),
+        default="cpu",
+        help="charge scheduler time as CPU time of the run's process (default) or real time; "
+        "use one clock per --out folder",
     )
     run.add_argument("--jobs", type=int, default=DEFAULT_JOBS, help="runs in parallel")
     run.add_argument("--out", type=Path, required=True)

@@ -4,12 +4,16 @@ A run replays a :class:`CurveTable` with Syne Tune's simulator backend and
 records, in simulated seconds since the start:
 
 - ``results``: every reported metric value (``time``, ``value``, ``trial_id``, ``level``);
-- ``decisions``: every ``suggest()`` (``time``, ``seconds`` of real computation,
+- ``decisions``: every ``suggest()`` (``time``, ``seconds`` of computation,
   ``new``: whether it started a configuration, and its ``config`` if so);
-- ``scheduler_seconds``: real seconds spent in all scheduler calls;
+- ``scheduler_seconds``: seconds (of ``clock``) spent in all scheduler calls;
 - ``wallclock_seconds`` and ``cpu_seconds`` of the whole run (this process).
 
-The simulator adds the scheduler's own computation time to the simulated clock.
+The simulator adds the time spent outside the backend (the scheduler's and
+the tuner loop's computation) to the simulated clock. With ``clock="cpu"`` (the
+default) that time is the CPU time of the simulating process, which runs torch
+on one thread, so results do not depend on how loaded the machine is; with
+``clock="wall"`` it is real time, as in Syne Tune.
 A campaign stores each run as ``<out>/runs/<method>/<task>/seed<k>.json``
 (``/`` in task names becomes ``__``) and skips runs whose file exists.
 """
@@ -33,6 +37,7 @@ from unittest import mock
 import torch
 from syne_tune import StoppingCriterion, Tuner
 from syne_tune.backend.simulator_backend.simulator_callback import SimulatorCallback
+from syne_tune.backend.simulator_backend.time_keeper import SimulatedTimeKeeper
 from syne_tune.blackbox_repository.simulated_tabular_backend import UserBlackboxBackend
 from syne_tune.constants import ST_TUNER_TIME
 from syne_tune.optimizer.scheduler import TrialScheduler
@@ -73,6 +78,7 @@ class RunSpec:
     seed: int
     n_workers: int
     budget_multiple: float
+    clock: str = "cpu"
 
     def path(self, out: Path) -> Path:
         task = self.task.replace("/", "__")
@@ -81,11 +87,31 @@ class RunSpec:
         )
 
 
+#: How time spent outside the simulator backend is measured.
+CLOCKS = {"cpu": time.process_time, "wall": time.time}
+
+
+class _ChargedTimeKeeper(SimulatedTimeKeeper):
+    """Syne Tune's simulated clock, charging outside time as measured by ``measure``."""
+
+    def __init__(self, measure):
+        super().__init__()
+        self.measure = measure
+
+    def mark_exit(self):
+        self._last_recent_exit = self.measure()
+
+    def real_time_since_last_recent_exit(self) -> float:
+        self._assert_has_started()
+        return self.measure() - self._last_recent_exit
+
+
 class _Recorder:
     """Times every scheduler call and logs results and decisions (see module docstring)."""
 
     def __init__(self, scheduler: TrialScheduler, backend: UserBlackboxBackend, metric: str):
         self.clock, self.metric = backend.time_keeper, metric
+        self.measure = backend.time_keeper.measure
         self.results = {"time": [], "value": [], "trial_id": [], "level": []}
         self.decisions = {"time": [], "seconds": [], "new": [], "config": []}
         self.scheduler_seconds = 0.0
@@ -95,9 +121,9 @@ class _Recorder:
     def _timed(self, name, call):
         @functools.wraps(call)
         def timed(*args, **kwargs):
-            start = time.perf_counter()
+            start = self.measure()
             out = call(*args, **kwargs)
-            seconds = time.perf_counter() - start
+            seconds = self.measure() - start
             self.scheduler_seconds += seconds
             if name == "suggest":
                 self._decision(out, seconds)
@@ -128,8 +154,15 @@ def simulate(
     n_workers: int,
     budget: float,
     sleep_fraction: float = SLEEP_FRACTION,
+    clock: str = "cpu",
 ) -> dict:
-    """Run ``scheduler`` on ``table`` for ``budget`` simulated seconds; the record of the run."""
+    """Run ``scheduler`` on ``table`` for ``budget`` simulated seconds; the record of the run.
+
+    ``clock``: how the scheduler's computation is charged, ``"cpu"`` or ``"wall"``
+    (see the module docstring).
+    """
+    if clock not in CLOCKS:
+        raise ValueError(f"clock must be one of {sorted(CLOCKS)}, got {clock!r}")
     blackbox = TableBlackbox(table)
     sleep_time = sleep_fraction * table.median_full_time / table.max_t
     backend = UserBlackboxBackend(
@@ -139,6 +172,7 @@ def simulate(
         seed=0,
         tuner_sleep_time=sleep_time,
     )
+    backend._time_keeper = _ChargedTimeKeeper(CLOCKS[clock])  # no public setter in Syne Tune
     recorder = _Recorder(scheduler, backend, table.metric_name)
     start, start_cpu = time.perf_counter(), time.process_time()
     # The tuner's files are not kept, and its closing report is not printed.
@@ -162,6 +196,7 @@ def simulate(
         ).run()
     return {
         "budget": budget,
+        "clock": clock,
         "metric": table.metric_name,
         "do_minimize": table.do_minimize,
         "table_best": table.best,
@@ -214,6 +249,7 @@ def run(spec: RunSpec, out: Path) -> Path:
         make_scheduler(spec.method, args),
         n_workers=spec.n_workers,
         budget=spec.budget_multiple * table.median_full_time,
+        clock=spec.clock,
     )
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")

@@ -1,0 +1,39 @@
+"""The simulated clock charges the scheduler's CPU time, or real time if asked."""
+
+import time
+
+import pytest
+from syne_tune.optimizer.baselines import RandomSearch
+
+from benchmarking.blackbox import config_space
+from benchmarking.runner import simulate
+from benchmarking.tables import load_tables
+
+SLEEP = 1.0  # seconds a slow scheduler waits in each suggest(), without using CPU
+
+
+def _first_result_time(table, clock: str) -> float:
+    scheduler = RandomSearch(config_space(table), metrics=[table.metric_name], random_seed=0)
+    suggest = scheduler.suggest
+
+    def slow_suggest():
+        time.sleep(SLEEP)
+        return suggest()
+
+    scheduler.suggest = slow_suggest
+    record = simulate(table, scheduler, n_workers=1, budget=25.0, clock=clock)
+    assert record["clock"] == clock and len(record["decisions"]["time"]) >= 1
+    return min(record["results"]["time"])
+
+
+def test_sleeping_scheduler_costs_simulated_time_only_on_the_wall_clock(taskset_file):
+    (table,) = load_tables(taskset_file)  # one evaluation: 10 simulated seconds
+    assert _first_result_time(table, "cpu") < 10.0 + SLEEP / 2
+    assert _first_result_time(table, "wall") >= 10.0 + SLEEP
+
+
+def test_unknown_clock_is_named(taskset_file):
+    (table,) = load_tables(taskset_file)
+    scheduler = RandomSearch(config_space(table), metrics=[table.metric_name])
+    with pytest.raises(ValueError, match="clock must be one of \\['cpu', 'wall'\\], got 'gpu'"):
+        simulate(table, scheduler, n_workers=1, budget=1.0, clock="gpu")
