@@ -7,6 +7,10 @@ and the metric for your own training script.
 
     python examples/launch_local.py                 # about 3 minutes, 2 workers
     python examples/launch_local.py --smoke         # about 30 seconds
+    python examples/launch_local.py --resume PATH   # continue an interrupted run
+
+The run can be killed at any moment (Ctrl+C, SIGKILL, a reboot): ``--resume``
+with the results folder printed at the start continues it, with nothing lost.
 """
 
 from __future__ import annotations
@@ -16,25 +20,34 @@ import logging
 import sys
 from pathlib import Path
 
-from syne_tune import StoppingCriterion, Tuner
-from syne_tune.backend import LocalBackend
+from syne_tune import StoppingCriterion
 
 from syne_dyhpo import DyHPO
+from syne_dyhpo.faults import SafeLocalBackend
+from syne_dyhpo.resume import CrashSafeTuner, resume_tuner
 
 HERE = Path(__file__).resolve().parent
 
 
-def main(argv: list[str] | None = None) -> dict:
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--max-wallclock-time", type=float, default=180.0, help="seconds")
     parser.add_argument("--max-epochs", type=int, default=20)
     parser.add_argument("--n-workers", type=int, default=2)
+    parser.add_argument("--trial-timeout", type=float, default=120.0, help="seconds per run")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--smoke", action="store_true", help="30 s, 8 epochs: a quick check")
+    parser.add_argument("--resume", metavar="PATH", help="results folder of a run to continue")
     args = parser.parse_args(argv)
     if args.smoke:
         args.max_wallclock_time, args.max_epochs = 30.0, 8
-    logging.basicConfig(level=logging.WARNING)
+    for name in ("max_wallclock_time", "max_epochs", "n_workers", "trial_timeout"):
+        if not getattr(args, name) > 0:
+            parser.error(f"--{name.replace('_', '-')} must be > 0, got {getattr(args, name)}")
+    return args
+
+
+def new_tuner(args: argparse.Namespace) -> CrashSafeTuner:
     sys.path.insert(0, str(HERE))
     from train_mlp_digits import config_space
 
@@ -46,22 +59,34 @@ def main(argv: list[str] | None = None) -> dict:
         max_resource_attr="epochs",
         random_seed=args.seed,
     )
-    tuner = Tuner(
-        trial_backend=LocalBackend(entry_point=str(HERE / "train_mlp_digits.py")),
+    return CrashSafeTuner(
+        trial_backend=SafeLocalBackend(
+            entry_point=str(HERE / "train_mlp_digits.py"), trial_timeout=args.trial_timeout
+        ),
         scheduler=scheduler,
         stop_criterion=StoppingCriterion(max_wallclock_time=args.max_wallclock_time),
         n_workers=args.n_workers,
         sleep_time=0.5,
         max_failures=100,  # a crashed trial costs only itself
+        wait_trial_completion_when_stopping=True,  # keep the results of the last runs
         tuner_name="dyhpo-digits",
+    )
+
+
+def main(argv: list[str] | None = None) -> dict:
+    args = parse_args(argv)
+    logging.basicConfig(level=logging.WARNING)
+    tuner = resume_tuner(args.resume) if args.resume else new_tuner(args)
+    print(
+        f"Results in {tuner.tuner_path}; if interrupted, continue with --resume {tuner.tuner_path}"
     )
     tuner.run()
     trial_id, best_config = tuner.best_config()
-    record = scheduler.history.trials[trial_id]
+    record = tuner.scheduler.history.trials[trial_id]
     print(f"\nBest configuration (trial {trial_id}, trained {record.last_level} epochs):")
     for key, value in best_config.items():
         print(f"  {key}: {value}")
-    print(f"Trials started: {len(scheduler.history.trials)}, results in {tuner.tuner_path}")
+    print(f"Trials started: {len(tuner.scheduler.history.trials)}, results in {tuner.tuner_path}")
     return best_config
 
 

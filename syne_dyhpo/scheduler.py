@@ -81,6 +81,11 @@ class DyHPO(TrialScheduler):
         surrogate_kwargs: dict[str, Any] | None = None,
     ):
         super().__init__(random_seed=random_seed)
+        if not isinstance(config_space, Mapping):
+            raise TypeError(
+                "config_space must be a dict of Syne Tune domains and constants, "
+                f"got {type(config_space).__name__}"
+            )
         if not isinstance(metric, str) or not metric:
             raise ValueError(f"metric must be a non-empty string, got {metric!r}")
         if not isinstance(time_attr, str) or not time_attr:
@@ -240,6 +245,17 @@ class DyHPO(TrialScheduler):
         if record is not None:
             record.status = FAILED
         logger.warning("Trial %d failed; it will never be resumed", trial.trial_id)
+
+    def on_trial_interrupted(self, trial: Trial):
+        """The run of ``trial`` ended without a decision or an error (the tuner
+        process died): pause the trial at its last observed level, so that it
+        can be resumed from its checkpoint. Only a running trial changes."""
+        record = self.history.trials.get(trial.trial_id)
+        if record is not None and record.status == RUNNING:
+            record.status = PAUSED
+            logger.info(
+                "Trial %d was interrupted at level %d; paused", trial.trial_id, record.last_level
+            )
 
     # --- description -----------------------------------------------------------------
 

@@ -1,0 +1,162 @@
+"""Fault injection: the tuner process of a real LocalBackend run on the digits
+example is killed with SIGKILL at random moments and resumed each time."""
+
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import psutil
+import pytest
+
+from syne_dyhpo._snapshot import load_snapshot
+
+REPO = Path(__file__).resolve().parents[2]
+EXAMPLES = REPO / "examples"
+NUM_KILLS = 3
+MAX_EPOCHS = 4
+BUDGET_RESULTS = 10  # counted over all runs of the tuner
+KILL_DELAY_SECONDS = (0.0, 4.0)  # after a (re)started run reports again
+RUN_TIMEOUT_SECONDS = 180.0
+
+# Every report of the training script gets a unique id and is appended to a
+# side log after it was printed.
+TRAINER = """
+import json, random, sys
+from pathlib import Path
+sys.path.insert(0, {examples!r})
+import train_mlp_digits
+from syne_tune import Reporter
+
+args = train_mlp_digits.parse_args()
+trial_id = int(Path(args.st_checkpoint_dir).parent.name)
+
+class SideLogReporter(Reporter):
+    def __call__(self, **result):
+        uid = random.SystemRandom().getrandbits(52)
+        super().__call__(report_uid=uid, **result)
+        with open({side_log!r}, "a") as f:
+            line = {{"trial_id": trial_id, "epoch": result["epoch"], "uid": uid}}
+            f.write(json.dumps(line) + "\\n")
+
+train_mlp_digits.Reporter = SideLogReporter
+train_mlp_digits.train(args)
+"""
+
+DRIVER = """
+import logging, sys
+from pathlib import Path
+from syne_tune import StoppingCriterion
+from syne_tune.config_space import loguniform
+sys.path.insert(0, {examples!r})
+from train_mlp_digits import config_space
+from syne_dyhpo import DyHPO
+from syne_dyhpo.faults import SafeLocalBackend
+from syne_dyhpo.resume import CrashSafeTuner, resume_tuner
+
+logging.basicConfig(level=logging.INFO)
+folder = Path({folder!r})
+if (folder / "tuner.dill").exists():
+    tuner = resume_tuner(folder)
+else:
+    space = config_space(max_epochs={max_epochs})
+    space["learning_rate"] = loguniform(1e-3, 0.1)  # no diverging runs
+    scheduler = DyHPO(space, metric="val_loss", time_attr="epoch", max_resource_attr="epochs",
+                      random_seed=0, surrogate_kwargs={{"scratch_steps": 20, "refine_steps": 5}})
+    tuner = CrashSafeTuner(
+        trial_backend=SafeLocalBackend(entry_point={trainer!r}, trial_timeout=60),
+        scheduler=scheduler,
+        stop_criterion=StoppingCriterion(max_num_evaluations={budget}),
+        n_workers=2, sleep_time=0.2, results_update_interval=1.0, max_failures=100,
+        tuner_name=folder.name, suffix_tuner_name=False,
+        wait_trial_completion_when_stopping=True,  # else the last reports are dropped
+    )
+tuner.run()
+"""
+
+
+def write_scripts(tmp_path: Path, folder: Path, side_log: Path) -> Path:
+    trainer = tmp_path / "trainer.py"
+    trainer.write_text(TRAINER.format(examples=str(EXAMPLES), side_log=str(side_log)))
+    driver = tmp_path / "driver.py"
+    driver.write_text(
+        DRIVER.format(
+            examples=str(EXAMPLES),
+            folder=str(folder),
+            trainer=str(trainer),
+            budget=BUDGET_RESULTS,
+            max_epochs=MAX_EPOCHS,
+        )
+    )
+    return driver
+
+
+def start(driver: Path, tmp_path: Path, log_name: str) -> subprocess.Popen:
+    env = dict(os.environ, SYNETUNE_FOLDER=str(tmp_path))
+    with open(tmp_path / log_name, "w") as log:
+        return subprocess.Popen(
+            [sys.executable, str(driver)], stdout=log, stderr=subprocess.STDOUT, env=env
+        )
+
+
+def reports(side_log: Path) -> int:
+    return len(side_log.read_text().splitlines()) if side_log.exists() else 0
+
+
+def wait_for_progress(process: subprocess.Popen, snapshot: Path, side_log: Path) -> None:
+    """Until the (re)started tuner has a snapshot and its trials report again."""
+    deadline, before = time.time() + RUN_TIMEOUT_SECONDS, reports(side_log)
+    while not (snapshot.exists() and reports(side_log) > before):
+        assert process.poll() is None, "the tuner ended before the kill"
+        assert time.time() < deadline, "no progress"
+        time.sleep(0.1)
+
+
+def leftover_trainers(tmp_path: Path) -> list[int]:
+    marker = str(tmp_path / "trainer.py")
+    return [p.pid for p in psutil.process_iter(["cmdline"]) if marker in (p.info["cmdline"] or [])]
+
+
+@pytest.mark.slow
+def test_run_killed_three_times_loses_and_duplicates_nothing(tmp_path):
+    folder, side_log = tmp_path / "crash-run", tmp_path / "side_log.jsonl"
+    driver = write_scripts(tmp_path, folder, side_log)
+    rng = random.Random(0)
+    kills = 0
+    for attempt in range(NUM_KILLS):
+        process = start(driver, tmp_path, f"tuner_{attempt}.log")
+        wait_for_progress(process, folder / "tuner.dill", side_log)
+        time.sleep(rng.uniform(*KILL_DELAY_SECONDS))
+        assert process.poll() is None, "the budget ran out before the kill"
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+        kills += 1
+    final = start(driver, tmp_path, "tuner_final.log")
+    assert final.wait(timeout=RUN_TIMEOUT_SECONDS) == 0, (tmp_path / "tuner_final.log").read_text()
+
+    results = pd.read_csv(folder / "results.csv.zip")
+    reported = [json.loads(line) for line in side_log.read_text().splitlines()]
+    uids = results["report_uid"].tolist()
+    duplicates = len(uids) - len(set(uids))
+    lost = len({r["uid"] for r in reported} - set(uids))
+    print(f"kills survived: {kills}, results: {len(uids)}, lost: {lost}, duplicates: {duplicates}")
+    assert kills == NUM_KILLS and lost == 0 and duplicates == 0
+    # the budget is spent once: the last run stops just after it
+    assert BUDGET_RESULTS < len(uids) <= BUDGET_RESULTS + 2 * MAX_EPOCHS
+
+    tuner = load_snapshot(folder)
+    assert tuner.tuning_status.overall_metric_statistics.count == len(uids)
+    history = tuner.scheduler.history
+    last = results.groupby(["trial_id", "epoch"])["val_loss"].last()
+    for (trial_id, epoch), loss in last.items():  # DyHPO saw every result
+        assert history.trials[trial_id].curve[epoch - 1] == pytest.approx(loss)
+    for trial_id, record in history.trials.items():  # and nothing else
+        assert record.last_level == last.get(trial_id, pd.Series(dtype=float)).index.max() or (
+            record.last_level == 0 and trial_id not in last.index.get_level_values(0)
+        )
+    assert not leftover_trainers(tmp_path)
