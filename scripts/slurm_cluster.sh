@@ -52,7 +52,7 @@ SchedulerType=sched/backfill
 SlurmdParameters=config_overrides
 ReturnToService=2
 MpiDefault=none
-KillWait=5
+KillWait=10
 MinJobAge=300
 InactiveLimit=0
 NodeName=${node} NodeAddr=127.0.0.1 CPUs=${NODE_CPUS} RealMemory=${mem} State=UNKNOWN

@@ -22,9 +22,10 @@ TRANSIENT_SBATCH_ERRORS = re.compile(
 )
 # sbatch's words for a rejected option -> the SlurmBackend settings that produce it
 SETTINGS_BY_ERROR = (
+    # "Invalid account or account/partition combination specified"
+    (re.compile(r"account", re.IGNORECASE), ("account", "partition")),
     (re.compile(r"partition", re.IGNORECASE), ("partition",)),
     (re.compile(r"--time|time limit", re.IGNORECASE), ("time_limit",)),
-    (re.compile(r"account", re.IGNORECASE), ("account",)),
     (re.compile(r"--mem|memory", re.IGNORECASE), ("memory",)),
     (re.compile(r"gres|gpu", re.IGNORECASE), ("gpus_per_trial",)),
     (re.compile(r"cpus-per-task", re.IGNORECASE), ("cpus_per_trial",)),

@@ -25,9 +25,9 @@ sys.path.insert(0, str(REPO / "examples"))
 from train_mlp_digits import config_space  # noqa: E402
 
 logger = logging.getLogger(__name__)
-RESULTS_FROM_RESUMES = 2
+RESULTS_FROM_RESUMES = 1
 FIXED = {"n_units": 64, "n_layers": 1, "dropout": 0.0, "weight_decay": 1e-4}
-MAX_WALLCLOCK_TIME = 150.0  # seconds; about 30 on an idle 2-core machine
+MAX_WALLCLOCK_TIME = 150.0  # seconds; it takes 15 to 40 on a 2-core machine
 METRIC_LINE = re.compile(r"\[tune-metric\]: (\{.*\})")
 
 
@@ -49,7 +49,7 @@ class ResultCollector(TunerCallback):
         self.resumed.append(trial.trial_id)
 
     def enough(self, status: TuningStatus) -> bool:
-        """Stop criterion: two results from resumed jobs, or the time cap (the
+        """Stop criterion: a result from a resumed job, or the time cap (the
         pace of jobs depends on the machine's load)."""
         from_resumes = sum(result["epoch"] >= 2 for _, result in self.results)
         return from_resumes >= RESULTS_FROM_RESUMES or status.wallclock_time > MAX_WALLCLOCK_TIME
@@ -64,14 +64,15 @@ def printed_epochs(trial_dir: Path) -> list[int]:
 
 @pytest.mark.slow
 def test_dyhpo_tunes_the_digits_mlp_through_slurm_jobs(tmp_path):
-    # learning rate and batch size tuned, the rest fixed: resumes come after a few trials
-    space = config_space(max_epochs=4) | FIXED
+    # learning rate and batch size tuned, the rest fixed, and a small pool of new
+    # candidates: with two trials in flight, DyHPO resumes after a few trials
     scheduler = DyHPO(
-        space,
+        config_space(max_epochs=4) | FIXED,
         metric="val_loss",
         time_attr="epoch",
         max_resource_attr="epochs",
         random_seed=0,
+        num_new_candidates=16,
         surrogate_kwargs={"scratch_steps": 50, "refine_steps": 10},
     )
     backend = SlurmBackend(
@@ -114,6 +115,7 @@ def test_dyhpo_tunes_the_digits_mlp_through_slurm_jobs(tmp_path):
         assert printed_epochs(trial_dir) == epochs, trial_id
         # one job per start or resume; the last may have been stopped before it reported
         assert len(backend._jobs[trial_id]) == 1 + collector.resumed.count(trial_id)
+        assert all(job.cancelled for job in backend._jobs[trial_id][:-1])  # paused by scancel
         assert len(backend._jobs[trial_id]) in (len(epochs), len(epochs) + 1), trial_id
         assert (trial_dir / "checkpoints" / "checkpoint.pt").exists()
     assert all(scheduler.history.trials[t].last_level == len(e) for t, e in by_trial.items())
