@@ -60,7 +60,9 @@ PartitionName=debug Nodes=ALL Default=YES MaxTime=INFINITE State=UP
 EOF
 }
 
-start_munge() {
+start_munge() {  # unless the one of an earlier start still runs
+    local pid_file="$DIR/munge/munged.pid"
+    [[ -f "$pid_file" ]] && kill -0 "$(cat "$pid_file")" 2>/dev/null && return
     mkdir -p "$DIR/munge"
     chmod 755 "$DIR/munge"  # clients must reach the socket; the key stays 0600
     [[ -f "$DIR/munge/munge.key" ]] || mungekey --create --keyfile="$DIR/munge/munge.key"
