@@ -151,8 +151,9 @@ class SageMakerRuntime:
         return container_path
 
     def _run(self, job: EmulatedJob) -> None:
-        description = self._client("sagemaker").describe_training_job(TrainingJobName=job.name)
         try:
+            sagemaker = self._client("sagemaker")
+            description = sagemaker.describe_training_job(TrainingJobName=job.name)
             process, checkpoints = self._launch(job, description)
         except Exception as error:  # a container that cannot start fails its job
             self._finish(job, "Failed", f"ClientError: {error}")
