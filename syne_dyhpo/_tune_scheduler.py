@@ -1,0 +1,41 @@
+"""DyHPO as :func:`syne_dyhpo.function_api.tune` runs it: no new run once the run is
+done, and a failed configuration counts as diverged."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Any
+
+from syne_tune.backend.trial_status import Trial
+from syne_tune.optimizer.scheduler import TrialSuggestion
+
+from syne_dyhpo.history import RUNNING
+from syne_dyhpo.scheduler import DyHPO
+
+
+class ObjectiveDyHPO(DyHPO):
+    """DyHPO that suggests nothing once ``is_done()``, and records a run that
+    failed as a non-finite value at the level it was to reach.
+
+    Syne Tune's Tuner starts new runs before it checks its stopping criterion;
+    without the first, every run would end one epoch past its budget. Without
+    the second, a region where the objective fails (say, out of memory) would
+    stay unexplored in the model's eyes and be proposed again and again.
+
+    :param is_done: whether the budget is spent (or the run gave up).
+    :param kwargs: arguments of :class:`~syne_dyhpo.scheduler.DyHPO`.
+    """
+
+    def __init__(self, config_space: dict[str, Any], *, is_done: Callable[[], bool], **kwargs):
+        super().__init__(config_space, **kwargs)
+        self.is_done = is_done
+
+    def suggest(self) -> TrialSuggestion | None:
+        return None if self.is_done() else super().suggest()
+
+    def on_trial_error(self, trial: Trial):
+        record = self.history.trials.get(trial.trial_id)
+        if record is not None and record.status == RUNNING:
+            self.history.record(trial.trial_id, record.target, math.nan)
+        super().on_trial_error(trial)

@@ -1,0 +1,53 @@
+"""Objectives for the tests of ``syne_dyhpo.function_api``.
+
+Worker processes import this module by reference, so it imports nothing heavy
+(importing the test modules would load torch for every epoch).
+"""
+
+import json
+from pathlib import Path
+
+
+def quadratic(configuration, epoch, previous_epoch, checkpoint_path):
+    """The README's toy: best at x = 2, flat over epochs."""
+    x = configuration["x"]
+    return [{"epoch": e, "metric": (x - 2) ** 2} for e in range(previous_epoch + 1, epoch + 1)]
+
+
+def negative_quadratic(configuration, epoch, previous_epoch, checkpoint_path):
+    """Best (largest) at x = 2; a single dict per call."""
+    return {"epoch": epoch, "metric": -((configuration["x"] - 2) ** 2)}
+
+
+def counting(configuration, epoch, previous_epoch, checkpoint_path):
+    """Keeps its epoch in ``state.json``; fails unless the checkpoint is where
+    ``previous_epoch`` says it is."""
+    state = Path(checkpoint_path) / "state.json"
+    trained = json.loads(state.read_text())["epoch"] if state.exists() else 0
+    if trained != previous_epoch:
+        raise RuntimeError(f"checkpoint at epoch {trained}, but previous_epoch={previous_epoch}")
+    state.write_text(json.dumps({"epoch": epoch}))
+    x = configuration["x"]
+    return [
+        {"epoch": e, "metric": abs(x) + 1.0 / e, "resumed": previous_epoch > 0}
+        for e in range(previous_epoch + 1, epoch + 1)
+    ]
+
+
+def misbehaving(configuration, epoch, previous_epoch, checkpoint_path):
+    """Misbehaves as ``configuration["mode"]`` says."""
+    mode, x = configuration["mode"], configuration["x"]
+    if mode == "raise":
+        raise ValueError("boom")
+    returned = {
+        "good": {"epoch": epoch, "metric": x},
+        "no_metric": {"epoch": epoch, "loss": x},
+        "wrong_epoch": {"epoch": epoch + 1, "metric": x},
+        "nan": {"epoch": epoch, "metric": float("nan")},
+        "not_a_dict": x,
+    }
+    return returned[mode]
+
+
+def broken(configuration, epoch, previous_epoch, checkpoint_path):
+    raise ZeroDivisionError("always broken")
