@@ -34,6 +34,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from unittest import mock
 
+import numpy as np
 import torch
 from syne_tune import StoppingCriterion, Tuner
 from syne_tune.backend.simulator_backend.simulator_callback import SimulatorCallback
@@ -236,6 +237,9 @@ def run(spec: RunSpec, out: Path) -> Path:
     path = spec.path(out)
     if path.exists():
         return path
+    # Syne Tune 0.16's random searcher (used by random_search, asha, hyperband and
+    # bohb) samples from numpy's global generator and ignores random_seed.
+    np.random.seed(spec.seed)
     table = task_table(spec.task, Path(spec.table_file))
     args = MethodArgs(
         config_space=config_space(table),

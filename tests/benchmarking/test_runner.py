@@ -1,12 +1,14 @@
-"""The simulated clock charges the scheduler's CPU time, or real time if asked."""
+"""The simulated clock (CPU or real time of the scheduler) and reproducible baselines."""
 
+import json
 import time
 
 import pytest
 from syne_tune.optimizer.baselines import RandomSearch
 
+from benchmarking.benchmarks import DIGITS_TABLE
 from benchmarking.blackbox import config_space
-from benchmarking.runner import simulate
+from benchmarking.runner import RunSpec, run, simulate
 from benchmarking.tables import load_tables
 
 SLEEP = 1.0  # seconds a slow scheduler waits in each suggest(), without using CPU
@@ -37,3 +39,15 @@ def test_unknown_clock_is_named(taskset_file):
     scheduler = RandomSearch(config_space(table), metrics=[table.metric_name])
     with pytest.raises(ValueError, match="clock must be one of \\['cpu', 'wall'\\], got 'gpu'"):
         simulate(table, scheduler, n_workers=1, budget=1.0, clock="gpu")
+
+
+@pytest.mark.parametrize("method", ["random_search", "asha"])
+def test_baselines_are_reproducible_from_their_seed(tmp_path, method):
+    def run_twice(seed: int, folder: str) -> list:
+        spec = RunSpec(method, "digits/digits_mlp", str(DIGITS_TABLE), seed, 1, 2.0)
+        record = json.loads(run(spec, tmp_path / folder).read_text())
+        return [c for c in record["decisions"]["config"] if c is not None]
+
+    first = run_twice(0, "a")
+    assert run_twice(0, "b") == first
+    assert run_twice(1, "c")[0] != first[0]
