@@ -37,6 +37,11 @@ def hyperparameters(
     passes the others to the script as ``--key value``)."""
     values = {}
     for key, value in config.items():
+        if key == ST_CHECKPOINT_DIR or key.startswith("sagemaker_"):
+            raise ValueError(
+                f"config key {key!r} is reserved: the backend sets {ST_CHECKPOINT_DIR!r} and "
+                "the 'sagemaker_' hyperparameters"
+            )
         if not isinstance(value, str | numbers.Number):
             raise ValueError(
                 f"config[{key!r}] = {value!r}: SageMaker hyperparameters must be strings or "

@@ -147,6 +147,7 @@ class SageMakerBackend(TrialBackend):
     # --- paths and checkpoints ---------------------------------------------------------
 
     def set_path(self, results_root: str | None = None, tuner_name: str | None = None):
+        """Only the tuner name is used: the run's S3 prefix and job names."""
         if tuner_name is not None:
             self.tuner_name = tuner_name
 
@@ -188,20 +189,19 @@ class SageMakerBackend(TrialBackend):
         return self._source_uri
 
     def _schedule(self, trial_id: int, config: dict[str, Any]):
-        jobs = self._jobs.setdefault(trial_id, [])
-        name = job_name(job_name_prefix(self.tuner_name, self._token), trial_id, len(jobs))
         values = hyperparameters(
             config,
             program=self.entry_point.relative_to(self.source_dir).as_posix(),
             submit_directory=self._ensure_source(),
             region_name=self.clients.region_name,
         )
-        job = TrainingJob(name, values)
-        jobs.append(job)
+        jobs = self._jobs.setdefault(trial_id, [])
+        name = job_name(job_name_prefix(self.tuner_name, self._token), trial_id, len(jobs))
+        jobs.append(TrainingJob(name, values))
         if len(jobs) > 1 and not jobs[-2].done:
             self._refresh(jobs[-2])
         if len(jobs) == 1 or jobs[-2].done:
-            self._launch(trial_id, job)
+            self._launch(trial_id, jobs[-1])
         else:
             logger.info("Trial %d: job %s waits for %s to end", trial_id, name, jobs[-2].name)
 
@@ -212,7 +212,11 @@ class SageMakerBackend(TrialBackend):
             checkpoint_uri=self.checkpoint_uri(trial_id),
             output_uri=s3_uri(self.bucket, self._run_key(str(trial_id), "output")),
         )
-        self.clients.client("sagemaker").create_training_job(**request)
+        try:
+            self.clients.client("sagemaker").create_training_job(**request)
+        except Exception:
+            self._jobs[trial_id].remove(job)  # never retried behind the caller's back
+            raise
         job.status = "InProgress"
         logger.info("Trial %d: created training job %s", trial_id, job.name)
 
@@ -286,7 +290,7 @@ class SageMakerBackend(TrialBackend):
         self._poll()
         trial_results = []
         for trial_id in trial_ids:
-            if trial_id not in self._jobs:  # its job was never created
+            if not self._jobs.get(trial_id):  # its job was never created
                 continue
             status = self._trial_status(trial_id)
             jobs = self._jobs[trial_id]

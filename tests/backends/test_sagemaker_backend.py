@@ -167,3 +167,5 @@ def test_default_bucket_is_sagemakers_and_config_values_must_be_elementary(aws):
     backend = aws.backend(TRAINER)
     with pytest.raises(ValueError, match=r"config\['layers'\].*strings or numbers, got list"):
         backend.start_trial({"layers": [1, 2]})
+    with pytest.raises(ValueError, match="config key 'sagemaker_program' is reserved"):
+        backend.start_trial({"sagemaker_program": "other.py"})

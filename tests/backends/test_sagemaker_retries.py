@@ -67,6 +67,9 @@ def test_after_all_retries_a_create_error_names_the_aws_error(aws):  # noqa: F81
     Throttle(backend.clients.client("sagemaker"), "CreateTrainingJob", times=2)
     with pytest.raises(Exception, match="ThrottlingException"):
         backend.start_trial({"epochs": 1})
+    backend.stop_all()  # as the Tuner does on its way out: no job is created behind its back
+    assert backend.busy_trial_ids() == []
+    assert aws.client("sagemaker").list_training_jobs()["TrainingJobSummaries"] == []
 
 
 def test_credentials_are_never_logged(aws, caplog):  # noqa: F811
