@@ -253,7 +253,7 @@ class SlurmBackend(TrialBackend):
 
     def _trial_status(self, trial_id: int) -> str:
         """The status of the trial's last job, unless a pause or stop ended it."""
-        # every job's: once a job is seen to have ended, its output is read in full
+        # all jobs: one seen to have ended has its output read in full, once
         job_statuses = [self._job_status(job) for job in self._jobs[trial_id]]
         return self._ended_by_scheduler.get(trial_id, job_statuses[-1])
 

@@ -11,6 +11,7 @@ from syne_tune.backend.trial_status import Status
 from syne_tune.optimizer.baselines import RandomSearch
 from syne_tune.report import retrieve
 
+from syne_dyhpo.backends import _slurm_commands
 from syne_dyhpo.backends._slurm_commands import SlurmSubmissionError
 from syne_dyhpo.backends.slurm import SlurmBackend
 from tests.backends.slurm_cluster import slurm, slurm_cluster, wait_until_node_idle  # noqa: F401
@@ -116,6 +117,28 @@ def test_failing_script_marks_its_trial_failed_after_delivering_its_results(back
     assert statuses == {0: Status.failed}
     assert driver.epochs == {0: [1, 2]}
     assert (backend.trial_path(0) / "job-0.exit").read_text().strip() == "3"
+
+
+def test_one_squeue_call_per_poll_for_all_jobs(tmp_path, monkeypatch):
+    calls = []
+    snapshot = _slurm_commands.queue_snapshot
+    monkeypatch.setattr(
+        _slurm_commands, "queue_snapshot", lambda user: calls.append(user) or snapshot(user)
+    )
+    backend = SlurmBackend(str(TRAINER), poll_interval=3600.0)
+    backend.set_path(results_root=str(tmp_path))
+    try:
+        for _ in range(3):
+            backend.start_trial({"epochs": 1})
+        for _ in range(3):
+            backend.fetch_status_results([0, 1, 2])
+            backend.busy_trial_ids()
+        assert len(calls) == 1
+        backend._queue_at -= 3600.0  # the next poll is due
+        backend.fetch_status_results([0, 1, 2])
+        assert len(calls) == 2
+    finally:
+        backend.stop_all()
 
 
 def test_queued_job_counts_as_a_busy_worker(tmp_path):
