@@ -62,6 +62,11 @@ def load_snapshot(results_folder: Path) -> Tuner:
             f"{path} is truncated or corrupt ({err}); runs made with CrashSafeTuner "
             "always leave a complete snapshot"
         ) from err
+    except (AttributeError, ImportError) as err:
+        raise ValueError(
+            f"{path} refers to code that is not installed ({err}); resume with the "
+            "versions of syne-dyhpo and syne-tune that made the run"
+        ) from err
     if not isinstance(tuner, Tuner):
         raise TypeError(f"{path} holds a {type(tuner).__name__}, expected a syne_tune Tuner")
     return tuner

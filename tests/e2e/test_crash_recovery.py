@@ -10,11 +10,13 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import psutil
 import pytest
 
 from syne_dyhpo._snapshot import load_snapshot
+from syne_dyhpo._trial_outputs import reported_results
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLES = REPO / "examples"
@@ -152,11 +154,15 @@ def test_run_killed_three_times_loses_and_duplicates_nothing(tmp_path):
     tuner = load_snapshot(folder)
     assert tuner.tuning_status.overall_metric_statistics.count == len(uids)
     history = tuner.scheduler.history
-    last = results.groupby(["trial_id", "epoch"])["val_loss"].last()
-    for (trial_id, epoch), loss in last.items():  # DyHPO saw every result
-        assert history.trials[trial_id].curve[epoch - 1] == pytest.approx(loss)
-    for trial_id, record in history.trials.items():  # and nothing else
-        assert record.last_level == last.get(trial_id, pd.Series(dtype=float)).index.max() or (
-            record.last_level == 0 and trial_id not in last.index.get_level_values(0)
-        )
+    observed = {
+        (trial_id, level + 1): value
+        for trial_id, record in history.trials.items()
+        for level, value in enumerate(record.curve)
+        if not np.isnan(value)
+    }
+    last = results.groupby(["trial_id", "epoch"])["val_loss"].last().to_dict()
+    assert observed == pytest.approx(last)  # DyHPO saw every result, and nothing else
+    for trial_id in history.trials:  # resumed runs went on from their checkpoints
+        epochs = [r["epoch"] for r in reported_results(folder / str(trial_id))]
+        assert epochs == list(range(1, len(epochs) + 1)), (trial_id, epochs)
     assert not leftover_trainers(tmp_path)
