@@ -21,12 +21,11 @@ def trial_ids_on_disk(backend_folder: Path) -> list[int]:
     return sorted(int(p.name) for p in backend_folder.iterdir() if p.is_dir() and p.name.isdigit())
 
 
-def last_config(trial_folder: Path) -> dict[str, Any]:
-    """The configuration of the trial's last run (``config.json``)."""
+def last_config(trial_folder: Path) -> dict[str, Any] | None:
+    """The configuration of the trial's last run (``config.json``), or
+    ``None`` if the trial never started (the tuner died while starting it)."""
     path = trial_folder / "config.json"
-    if not path.is_file():
-        raise FileNotFoundError(f"{path} does not exist: cannot recover the trial's configuration")
-    return json.loads(path.read_text())
+    return json.loads(path.read_text()) if path.is_file() else None
 
 
 def reported_results(trial_folder: Path) -> list[dict[str, Any]]:

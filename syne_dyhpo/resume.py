@@ -188,22 +188,37 @@ def _trial_statuses(tuner: Tuner, on_disk: list[int]) -> dict[int, str]:
                 f"to {trial_id}; expected consecutive trial ids"
             )
         trial_folder = backend.trial_path(trial_id)
-        backend.trial_ids.append(trial_id)
-        backend._trial_dict[trial_id] = TrialResult(
-            trial_id=trial_id,
-            config=last_config(trial_folder),
-            creation_time=datetime.fromtimestamp(trial_folder.stat().st_mtime),
-            status=Status.in_progress,
-            metrics=[],
-        )
-        trial = _trial(backend, trial_id)
-        tuner.scheduler.on_trial_add(trial=trial)
-        tuner.tuning_status.update({trial_id: (trial, Status.in_progress)}, [])
+        config = last_config(trial_folder)
+        if config is None and trial_id == on_disk[-1]:
+            logger.info("Trial %d never started (no config.json); ignored", trial_id)
+            break
+        if config is None:
+            raise ValueError(
+                f"{trial_folder / 'config.json'} is missing, expected for trial {trial_id}"
+            )
+        _register(tuner, trial_id, config)
         statuses[trial_id] = Status.in_progress
     for trial_id, status in statuses.items():
         backend.trial_subprocess[trial_id] = _EndedRun(1 if status == Status.failed else 0)
     backend._busy_trial_id_candidates = set()
     return statuses
+
+
+def _register(tuner: Tuner, trial_id: int, config: dict) -> None:
+    """Make a trial started after the snapshot known to backend, scheduler and
+    tuning status."""
+    backend = tuner.trial_backend
+    backend.trial_ids.append(trial_id)
+    backend._trial_dict[trial_id] = TrialResult(
+        trial_id=trial_id,
+        config=config,
+        creation_time=datetime.fromtimestamp(backend.trial_path(trial_id).stat().st_mtime),
+        status=Status.in_progress,
+        metrics=[],
+    )
+    trial = _trial(backend, trial_id)
+    tuner.scheduler.on_trial_add(trial=trial)
+    tuner.tuning_status.update({trial_id: (trial, Status.in_progress)}, [])
 
 
 def _unseen_results(backend: LocalBackend, statuses: dict[int, str]) -> list[tuple[int, dict]]:

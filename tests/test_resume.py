@@ -2,6 +2,7 @@
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -177,6 +178,23 @@ def test_resumed_run_counts_spent_time_and_stores_each_result_once(interrupted_r
     )
     assert tuner.scheduler.history.num_observations > 0
     assert trainers_running(folder) == 0
+
+
+@pytest.mark.slow
+def test_a_moved_run_resumes_in_its_new_folder_ignoring_a_trial_never_started(
+    interrupted_run, tmp_path
+):
+    moved = tmp_path / "moved"
+    shutil.copytree(interrupted_run, moved)
+    never_started = max(int(p.name) for p in moved.iterdir() if p.name.isdigit()) + 1
+    (moved / str(never_started)).mkdir()  # the tuner died before writing config.json
+
+    tuner = resume_tuner(moved)
+
+    assert tuner.tuner_path == moved and tuner.trial_backend.local_path == moved
+    assert never_started not in tuner.trial_backend.trial_ids
+    assert never_started not in tuner.scheduler.history.trials
+    assert tuner.trial_backend.new_trial_id() == never_started
 
 
 def test_interrupted_trial_is_paused_and_resumed_at_its_next_level():
