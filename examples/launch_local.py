@@ -22,9 +22,7 @@ from pathlib import Path
 
 from syne_tune import StoppingCriterion
 
-from syne_dyhpo import DyHPO
-from syne_dyhpo.faults import SafeLocalBackend
-from syne_dyhpo.resume import CrashSafeTuner, resume_tuner
+from syne_dyhpo import CrashSafeTuner, DyHPO, SafeLocalBackend, resume_tuner
 
 HERE = Path(__file__).resolve().parent
 

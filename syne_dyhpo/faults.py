@@ -6,7 +6,8 @@ that hangs, and makes the tuner raise if a script exits cleanly without
 reporting anything. :class:`SafeLocalBackend` kills a run that exceeds
 ``trial_timeout``, logs the reason of every failure (exit code or signal, the
 end of ``std.err``), and reports a silent clean exit as a failure, so that the
-tuner reuses the worker slot and the scheduler never resumes the trial.
+tuner reuses the worker slot and the scheduler never resumes the trial. A report
+that a killed run left half-printed is dropped instead of stopping the tuner.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ from typing import Any
 
 from syne_tune.backend import LocalBackend
 from syne_tune.backend.trial_status import Status, TrialResult
+
+from syne_dyhpo._trial_outputs import complete_report_lines
 
 logger = logging.getLogger(__name__)
 
@@ -43,6 +46,11 @@ class SafeLocalBackend(LocalBackend):
         self._run_started: dict[int, float] = {}
         self._timed_out: set[int] = set()
         self._failure_logged: set[int] = set()
+
+    def stdout(self, trial_id: int) -> list[str]:
+        """The script's output, with reports glued together by a killed run
+        split apart (see :func:`~syne_dyhpo._trial_outputs.complete_report_lines`)."""
+        return complete_report_lines(super().stdout(trial_id))
 
     def _schedule(self, trial_id: int, config: dict[str, Any]):
         super()._schedule(trial_id, config)
