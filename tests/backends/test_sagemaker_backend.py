@@ -2,39 +2,17 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import pytest
 from syne_tune.backend.trial_status import Status
 
 from syne_dyhpo.backends.sagemaker import SageMakerBackend
+from tests.backends.backend_driver import Driver
 from tests.backends.sagemaker_aws import BUCKET, REGION, Aws, aws, moto_endpoint  # noqa: F401
 
 TRAINER = Path(__file__).resolve().parent / "sagemaker_counting_trainer.py"
 POLL_TIMEOUT = 30.0  # seconds; a job of the counting trainer takes about one
-
-
-class Driver:
-    """Plays the Tuner's part: polls the backend and keeps every new result."""
-
-    def __init__(self, backend: SageMakerBackend):
-        self.backend = backend
-        self.epochs: dict[int, list[int]] = {}
-
-    def poll(self) -> dict[int, str]:
-        statuses, results = self.backend.fetch_status_results(list(self.backend._trial_dict))
-        for trial_id, result in results:
-            self.epochs.setdefault(trial_id, []).append(result["epoch"])
-        return {trial_id: status for trial_id, (_, status) in statuses.items()}
-
-    def wait(self, condition, what: str) -> dict[int, str]:
-        deadline = time.monotonic() + POLL_TIMEOUT
-        while not condition(statuses := self.poll()):
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"{what}: statuses {statuses}, epochs {self.epochs}")
-            time.sleep(0.1)
-        return statuses
 
 
 @pytest.fixture
@@ -58,7 +36,7 @@ def test_a_trial_runs_as_a_training_job_and_reports_through_cloudwatch(aws):  # 
     backend = aws.backend(TRAINER, instance_type="ml.c5.xlarge", keep_alive_seconds=600)
     backend.set_path(tuner_name="sagemaker-test")
     trial = backend.start_trial({"epochs": 3, "sleep": 0.0})
-    driver = Driver(backend)
+    driver = Driver(backend, timeout=POLL_TIMEOUT, poll_seconds=0.1)
     driver.wait(lambda s: s[trial.trial_id] == Status.completed, "trial 0 completes")
     assert driver.epochs == {0: [1, 2, 3]}
     (name,) = job_names(backend, 0)
@@ -82,7 +60,7 @@ def test_a_trial_runs_as_a_training_job_and_reports_through_cloudwatch(aws):  # 
 def test_pause_stops_the_job_and_resume_continues_from_the_s3_checkpoint(aws, backend):  # noqa: F811
     aws.runtime.stop_delay = 1.0  # a stopped job stays in Stopping for a second
     trial = backend.start_trial({"epochs": 50, "sleep": 0.3})
-    driver = Driver(backend)
+    driver = Driver(backend, timeout=POLL_TIMEOUT, poll_seconds=0.1)
     driver.wait(lambda s: len(driver.epochs.get(0, [])) >= 2, "two epochs of trial 0")
     backend.pause_trial(trial.trial_id)
     first = job_names(backend, 0)[0]
@@ -102,7 +80,7 @@ def test_pause_stops_the_job_and_resume_continues_from_the_s3_checkpoint(aws, ba
 
 def test_a_failing_script_fails_its_trial_and_keeps_its_results(aws, backend):  # noqa: F811
     backend.start_trial({"epochs": 2, "exit_code": 3})
-    driver = Driver(backend)
+    driver = Driver(backend, timeout=POLL_TIMEOUT, poll_seconds=0.1)
     driver.wait(lambda s: s[0] == Status.failed, "trial 0 fails")
     assert driver.epochs == {0: [1, 2]}
     (name,) = job_names(backend, 0)
@@ -112,7 +90,7 @@ def test_a_failing_script_fails_its_trial_and_keeps_its_results(aws, backend):  
 
 def test_stop_all_stops_running_jobs_and_checkpoints_copy_between_trials(aws, backend):  # noqa: F811
     backend.start_trial({"epochs": 2})
-    driver = Driver(backend)
+    driver = Driver(backend, timeout=POLL_TIMEOUT, poll_seconds=0.1)
     driver.wait(lambda s: s[0] == Status.completed, "trial 0 completes")
     trial = backend.start_trial({"epochs": 3}, checkpoint_trial_id=0)
     driver.wait(lambda s: s[1] == Status.completed, "trial 1 completes")

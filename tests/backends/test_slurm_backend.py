@@ -14,34 +14,13 @@ from syne_tune.report import retrieve
 from syne_dyhpo.backends import _slurm_commands
 from syne_dyhpo.backends._slurm_commands import SlurmSubmissionError
 from syne_dyhpo.backends.slurm import SlurmBackend
+from tests.backends.backend_driver import Driver
 from tests.backends.slurm_cluster import slurm, slurm_cluster, wait_until_node_idle  # noqa: F401
 
 pytestmark = pytest.mark.usefixtures("slurm_cluster")
 
 TRAINER = Path(__file__).resolve().parent / "slurm_counting_trainer.py"
 POLL_TIMEOUT = 60.0  # seconds; a job starts in about one
-
-
-class Driver:
-    """Plays the Tuner's part: polls the backend and keeps every new result."""
-
-    def __init__(self, backend: SlurmBackend):
-        self.backend = backend
-        self.epochs: dict[int, list[int]] = {}
-
-    def poll(self) -> dict[int, str]:
-        statuses, results = self.backend.fetch_status_results(list(self.backend._trial_dict))
-        for trial_id, result in results:
-            self.epochs.setdefault(trial_id, []).append(result["epoch"])
-        return {trial_id: status for trial_id, (_, status) in statuses.items()}
-
-    def wait(self, condition, what: str) -> dict[int, str]:
-        deadline = time.monotonic() + POLL_TIMEOUT
-        while not condition(statuses := self.poll()):
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"{what}: statuses {statuses}, epochs {self.epochs}")
-            time.sleep(0.2)
-        return statuses
 
 
 def queue_state(job_id: str) -> str:
@@ -74,7 +53,7 @@ def backend(tmp_path) -> SlurmBackend:
 
 
 def test_pause_then_resume_delivers_every_result_once_across_jobs(backend):
-    driver = Driver(backend)
+    driver = Driver(backend, timeout=POLL_TIMEOUT, poll_seconds=0.2)
     # on scancel the script still checkpoints and reports the epoch in progress, 2 s later
     backend.start_trial({"epochs": 6, "sleep": 1.5, "term_delay": 2.0})
     driver.wait(lambda s: 2 in driver.epochs.get(0, []), "no epoch 2")
@@ -97,7 +76,7 @@ def test_pause_then_resume_delivers_every_result_once_across_jobs(backend):
 
 
 def test_job_killed_by_its_time_limit_fails_its_trial_and_keeps_its_results(backend):
-    driver = Driver(backend)
+    driver = Driver(backend, timeout=POLL_TIMEOUT, poll_seconds=0.2)
     backend.start_trial({"epochs": 60, "sleep": 1.0})
     driver.wait(lambda s: len(driver.epochs.get(0, [])) >= 2, "no epoch 2")
     (job,) = job_ids(backend, 0)
@@ -111,7 +90,7 @@ def test_job_killed_by_its_time_limit_fails_its_trial_and_keeps_its_results(back
 
 
 def test_failing_script_marks_its_trial_failed_after_delivering_its_results(backend):
-    driver = Driver(backend)
+    driver = Driver(backend, timeout=POLL_TIMEOUT, poll_seconds=0.2)
     backend.start_trial({"epochs": 2, "exit_code": 3})
     statuses = driver.wait(lambda s: s[0] != Status.in_progress, "job did not end")
     assert statuses == {0: Status.failed}
@@ -144,7 +123,7 @@ def test_one_squeue_call_per_poll_for_all_jobs(tmp_path, monkeypatch):
 def test_queued_job_counts_as_a_busy_worker(tmp_path):
     backend = SlurmBackend(str(TRAINER), poll_interval=0.0, sbatch_lines=["--exclusive"])
     backend.set_path(results_root=str(tmp_path))
-    driver = Driver(backend)
+    driver = Driver(backend, timeout=POLL_TIMEOUT, poll_seconds=0.2)
     try:
         for _ in range(2):
             backend.start_trial({"epochs": 1, "sleep": 60.0})
@@ -166,7 +145,7 @@ def test_queued_job_counts_as_a_busy_worker(tmp_path):
 
 
 def test_job_killed_by_the_cluster_fails_its_trial_and_the_run_goes_on(backend):
-    driver = Driver(backend)
+    driver = Driver(backend, timeout=POLL_TIMEOUT, poll_seconds=0.2)
     backend.start_trial({"epochs": 60, "sleep": 1.0})
     backend.start_trial({"epochs": 60, "sleep": 1.0})
     driver.wait(lambda s: all(len(driver.epochs.get(t, [])) >= 1 for t in (0, 1)), "no results")
