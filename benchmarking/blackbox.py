@@ -1,7 +1,8 @@
 """A :class:`CurveTable` as a Syne Tune blackbox for the simulator backend.
 
 The search space is built from the table's ``hp_spec``; a proposed
-configuration is answered by its nearest tabulated configuration, with
+configuration is answered by its nearest tabulated configuration not yet used
+by another configuration of the run, with
 distances measured in the unit cube of Syne Tune's ``HyperparameterRanges``
 (log scale where ``log``, log of ``1 - x`` where ``scale == "log1m"``).
 Syne Tune's ``BlackboxTabular`` is not used: it needs an exact match of the
@@ -68,15 +69,31 @@ class TableBlackbox(Blackbox):
         rows = [dict(zip(names, row, strict=True)) for row in table.configs]
         self._encoded = self._ranges.to_ndarray_matrix(rows)  # (n, d)
         self._curves = np.stack([table.metric, table.elapsed], axis=-1)  # (n, L, 2)
+        self._rows: dict[str, int] = {}  # configuration -> row answering it
 
     @property
     def fidelity_values(self) -> np.ndarray:
         return np.arange(1, self.table.max_t + 1)
 
     def nearest(self, configuration: dict[str, Any]) -> int:
-        """Row of the tabulated configuration closest to ``configuration``."""
-        query = self._ranges.to_ndarray(configuration)
-        return int(np.argmin(((self._encoded - query) ** 2).sum(axis=1)))
+        """Row of the tabulated configuration that answers ``configuration``: the
+        closest one not yet answering another configuration of this run (the
+        closest overall once every row is taken), fixed on first use.
+
+        Two nearby proposals of a run thus never replay one learning curve
+        twice, which a continuous search space would not do either; a method
+        that proposes near its best configurations (a model-based one) would
+        otherwise pay for identical curves again.
+        """
+        tunable = {name: configuration[name] for name in self.configuration_space}
+        key = self._ranges.config_to_match_string(tunable)
+        if key not in self._rows:
+            query = self._ranges.to_ndarray(tunable)
+            distances = ((self._encoded - query) ** 2).sum(axis=1)
+            if len(self._rows) < len(distances):
+                distances[list(self._rows.values())] = np.inf
+            self._rows[key] = int(np.argmin(distances))
+        return self._rows[key]
 
     def _objective_function(
         self,

@@ -29,6 +29,17 @@ def test_nearest_is_measured_on_log_scales(taskset_file):
     assert blackbox.nearest({"lr": 1e-3, "beta1": 0.95}) == 0
 
 
+def test_nearby_configurations_of_a_run_get_different_rows_each_fixed(taskset_file):
+    (table,) = load_tables(taskset_file)
+    blackbox = TableBlackbox(table)
+    first = {"lr": 1e-3, "beta1": 0.95, MAX_RESOURCE_ATTR: 1}
+    assert blackbox.nearest(first) == 0
+    assert blackbox.nearest({"lr": 1.1e-3, "beta1": 0.94}) != 0  # row 0 is taken
+    assert blackbox.nearest({**first, MAX_RESOURCE_ATTR: 3}) == 0  # a resume: the same row
+    rows = {blackbox.nearest({"lr": 1e-3 * k, "beta1": 0.9}) for k in range(1, 6)}
+    assert rows <= set(range(len(table.configs)))  # all rows taken: the nearest again
+
+
 def test_objectives_are_the_capped_curve_with_elapsed_time(taskset_file):
     (table,) = load_tables(taskset_file)
     blackbox = TableBlackbox(table)
