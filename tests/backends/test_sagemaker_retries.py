@@ -10,8 +10,9 @@ import pytest
 from botocore.awsrequest import AWSResponse
 from syne_tune.backend.trial_status import Status
 
+from tests.backends.backend_driver import Driver
 from tests.backends.sagemaker_aws import BUCKET, SECRET, aws, moto_endpoint  # noqa: F401
-from tests.backends.test_sagemaker_backend import TRAINER, Driver
+from tests.backends.test_sagemaker_backend import POLL_TIMEOUT, TRAINER
 
 THROTTLED = b'{"__type": "ThrottlingException", "message": "Rate exceeded"}'
 
@@ -48,7 +49,9 @@ def test_throttled_calls_are_retried_until_they_succeed(aws):  # noqa: F811
     describe = Throttle(backend.clients.client("sagemaker"), "DescribeTrainingJob", times=1)
     backend.start_trial({"epochs": 2})
     assert create.calls == 3
-    Driver(backend).wait(lambda s: s[0] == Status.completed, "trial 0 completes")
+    Driver(backend, timeout=POLL_TIMEOUT, poll_seconds=0.1).wait(
+        lambda s: s[0] == Status.completed, "trial 0 completes"
+    )
     assert describe.calls >= 2
 
 
@@ -57,9 +60,13 @@ def test_a_poll_failing_after_all_retries_keeps_the_status_and_warns(aws, caplog
     backend.start_trial({"epochs": 2, "sleep": 0.5})
     Throttle(backend.clients.client("sagemaker"), "DescribeTrainingJob", times=1)
     with caplog.at_level(logging.WARNING):
-        assert Driver(backend).poll() == {0: Status.in_progress}
+        assert Driver(backend, timeout=POLL_TIMEOUT, poll_seconds=0.1).poll() == {
+            0: Status.in_progress
+        }
     assert "Could not poll training job" in caplog.text and "ThrottlingException" in caplog.text
-    Driver(backend).wait(lambda s: s[0] == Status.completed, "trial 0 completes")
+    Driver(backend, timeout=POLL_TIMEOUT, poll_seconds=0.1).wait(
+        lambda s: s[0] == Status.completed, "trial 0 completes"
+    )
 
 
 def test_after_all_retries_a_create_error_names_the_aws_error(aws):  # noqa: F811
@@ -76,7 +83,9 @@ def test_credentials_are_never_logged(aws, caplog):  # noqa: F811
     with caplog.at_level(logging.DEBUG):
         backend = aws.backend(TRAINER)
         backend.start_trial({"epochs": 1})
-        Driver(backend).wait(lambda s: s[0] == Status.completed, "trial 0 completes")
+        Driver(backend, timeout=POLL_TIMEOUT, poll_seconds=0.1).wait(
+            lambda s: s[0] == Status.completed, "trial 0 completes"
+        )
         backend.stop_all()
     assert caplog.records and SECRET not in caplog.text
     saved = dill.dumps(backend)  # the Tuner saves itself with dill
