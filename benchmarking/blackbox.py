@@ -52,6 +52,15 @@ def config_space(table: CurveTable) -> dict[str, Any]:
     return {**space, MAX_RESOURCE_ATTR: table.max_t}
 
 
+def _clipped(domain: Domain, value: Any) -> Any:
+    """``value`` moved into ``domain``'s bounds: Syne Tune 0.16's BOHB proposes
+    integers below the lower bound of a ``lograndint`` (e.g. batch size 5 for
+    16 ... 512); the nearest row is then the one at the bound."""
+    if not hasattr(domain, "lower"):
+        return value
+    return type(value)(min(max(value, domain.lower), domain.upper))
+
+
 class TableBlackbox(Blackbox):
     """Nearest-neighbour lookup in ``table``; objectives ``(metric, elapsed_time)``."""
 
@@ -85,7 +94,10 @@ class TableBlackbox(Blackbox):
         that proposes near its best configurations (a model-based one) would
         otherwise pay for identical curves again.
         """
-        tunable = {name: configuration[name] for name in self.configuration_space}
+        tunable = {
+            name: _clipped(domain, configuration[name])
+            for name, domain in self.configuration_space.items()
+        }
         key = self._ranges.config_to_match_string(tunable)
         if key not in self._rows:
             query = self._ranges.to_ndarray(tunable)

@@ -40,6 +40,14 @@ def test_nearby_configurations_of_a_run_get_different_rows_each_fixed(taskset_fi
     assert rows <= set(range(len(table.configs)))  # all rows taken: the nearest again
 
 
+def test_a_proposal_outside_the_domain_gets_the_row_at_its_bound(taskset_file):
+    (table,) = load_tables(taskset_file)
+    blackbox = TableBlackbox(table)
+    assert blackbox.nearest({"lr": 1e-6, "beta1": 0.9}) == TableBlackbox(table).nearest(
+        {"lr": 1e-4, "beta1": 0.9}
+    )
+
+
 def test_objectives_are_the_capped_curve_with_elapsed_time(taskset_file):
     (table,) = load_tables(taskset_file)
     blackbox = TableBlackbox(table)
