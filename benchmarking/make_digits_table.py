@@ -51,13 +51,7 @@ def learning_curve(config: dict, epochs: int, data: tuple, seed: int) -> np.ndar
     """Objectives ``(epochs, 3)``: validation accuracy in %, cross-entropy, cumulative seconds."""
     train_x, train_y, valid_x, valid_y = data
     torch.manual_seed(seed)
-    model = train_mlp_digits.build_model(config["n_units"], config["n_layers"], config["dropout"])
-    optimizer = torch.optim.SGD(
-        model.parameters(),
-        lr=config["learning_rate"],
-        momentum=0.9,
-        weight_decay=config["weight_decay"],
-    )
+    model, optimizer = train_mlp_digits.build_model_and_optimizer(config)
     generator = torch.Generator().manual_seed(seed)
     curve, elapsed = np.empty((epochs, len(OBJECTIVE_NAMES)), dtype=np.float32), 0.0
     for epoch in range(epochs):

@@ -16,7 +16,9 @@ from __future__ import annotations
 import argparse
 import os
 import time
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -65,6 +67,19 @@ def build_model(n_units: int, n_layers: int, dropout: float) -> nn.Module:
     return nn.Sequential(*layers)
 
 
+def build_model_and_optimizer(config: Mapping[str, Any]) -> tuple[nn.Module, torch.optim.SGD]:
+    """The MLP of ``config`` (``n_units``, ``n_layers``, ``dropout``) and its SGD
+    optimizer (``learning_rate``, ``weight_decay``, momentum 0.9)."""
+    model = build_model(config["n_units"], config["n_layers"], config["dropout"])
+    optimizer = torch.optim.SGD(
+        model.parameters(),
+        lr=config["learning_rate"],
+        momentum=0.9,
+        weight_decay=config["weight_decay"],
+    )
+    return model, optimizer
+
+
 def evaluate(model: nn.Module, features: torch.Tensor, labels: torch.Tensor) -> tuple[float, float]:
     model.eval()
     with torch.no_grad():
@@ -92,13 +107,7 @@ def train(args: argparse.Namespace) -> None:
     torch.set_num_threads(1)
     torch.manual_seed(args.seed)  # weights and dropout; restored from checkpoints below
     train_x, train_y, valid_x, valid_y = load_data()
-    model = build_model(args.n_units, args.n_layers, args.dropout)
-    optimizer = torch.optim.SGD(
-        model.parameters(),
-        lr=args.learning_rate,
-        momentum=0.9,
-        weight_decay=args.weight_decay,
-    )
+    model, optimizer = build_model_and_optimizer(vars(args))
     generator = torch.Generator().manual_seed(args.seed)
     checkpoint_dir = Path(args.st_checkpoint_dir) if args.st_checkpoint_dir else None
     checkpoint = load_checkpoint(checkpoint_dir)

@@ -21,7 +21,7 @@ from torch import nn
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from train_mlp_digits import (  # noqa: E402
-    build_model,
+    build_model_and_optimizer,
     config_space,
     evaluate,
     load_checkpoint,
@@ -39,15 +39,7 @@ def objective(configuration: dict, epoch: int, previous_epoch: int, checkpoint_p
     torch.set_num_threads(1)
     torch.manual_seed(SEED)
     train_x, train_y, valid_x, valid_y = load_data()
-    model = build_model(
-        configuration["n_units"], configuration["n_layers"], configuration["dropout"]
-    )
-    optimizer = torch.optim.SGD(
-        model.parameters(),
-        lr=configuration["learning_rate"],
-        momentum=0.9,
-        weight_decay=configuration["weight_decay"],
-    )
+    model, optimizer = build_model_and_optimizer(configuration)
     generator = torch.Generator().manual_seed(SEED)
     checkpoint = load_checkpoint(Path(checkpoint_path))
     if checkpoint is not None:

@@ -158,9 +158,8 @@ class DyHPOSearcher:
             scratch = self.surrogate.model is None
             if self.surrogate.fit(inputs, y, from_scratch=scratch, seed=seed):
                 self._observations_at_fit, self._range = len(y), fit_range
-            if self._range == fit_range:
                 return fit_range, inputs, y
-        data_range = self._range or history.normalizer()
+        data_range = self._range or history.normalizer()  # the previous model's range
         return (data_range, *history.training_data(*data_range))
 
     def _scores(self, paused: list[int], new_X: np.ndarray) -> np.ndarray:
