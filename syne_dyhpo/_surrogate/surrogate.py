@@ -56,6 +56,12 @@ class DeepKernelSurrogate:
     :param max_fit_points: largest number of observations the network is fit on.
     :param max_attempts: fits tried (each further one from scratch, new seed)
         before giving up and keeping the previous model.
+    :param noise_floor: smallest likelihood variance, on the normalized target
+        scale. The marginal likelihood of a deep kernel keeps rewarding a
+        smaller noise (the network can separate every training row: Ober,
+        Rasmussen, van der Wilk 2021); at the floor of gpytorch (1e-4) the GP
+        interpolates its data, and every unseen configuration gets nearly the
+        prior variance, so expected improvement keeps starting new ones.
     """
 
     def __init__(
@@ -69,7 +75,10 @@ class DeepKernelSurrogate:
         refine_steps: int = 20,
         max_fit_points: int = 384,
         max_attempts: int = 3,
+        noise_floor: float = 1e-3,
     ):
+        if not noise_floor > 0:
+            raise ValueError(f"noise_floor must be > 0, got {noise_floor}")
         self.config_dim = config_dim
         self.curve_length = curve_length
         self.widths = tuple(widths)
@@ -78,6 +87,7 @@ class DeepKernelSurrogate:
         self.refine_steps = refine_steps
         self.max_fit_points = max_fit_points
         self.max_attempts = max_attempts
+        self.noise_floor = noise_floor
         self.model: DeepKernelGP | None = None
         # (inputs, factor) of the last posterior; reset whenever the model changes
         self._factor_cache: tuple[np.ndarray, KernelFactor] | None = None
@@ -86,7 +96,9 @@ class DeepKernelSurrogate:
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)
             extractor = FeatureExtractor(self.config_dim, self.curve_length, widths=self.widths)
-            likelihood = gpytorch.likelihoods.GaussianLikelihood()
+            likelihood = gpytorch.likelihoods.GaussianLikelihood(
+                noise_constraint=gpytorch.constraints.GreaterThan(self.noise_floor)
+            )
             model = DeepKernelGP(inputs, y, likelihood, extractor)
         return model.to(DTYPE)
 

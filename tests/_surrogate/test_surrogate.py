@@ -44,6 +44,25 @@ def test_fit_interpolates_training_data_and_is_reproducible():
     np.testing.assert_array_equal(predictions[0], predictions[1])
 
 
+@pytest.mark.parametrize("noise_floor", [1e-3, 1e-2])
+def test_fitted_noise_never_drops_below_the_floor(noise_floor):
+    # Noise-free targets: the marginal likelihood alone would drive the noise down.
+    inputs, y = _data(60)
+    surrogate = DeepKernelSurrogate(
+        D, L, scratch_steps=300, learning_rate=0.05, noise_floor=noise_floor
+    )
+    assert surrogate.fit(inputs, y, from_scratch=True, seed=0)
+    for _ in range(5):  # warm-started refits keep walking downhill
+        assert surrogate.fit(inputs, y, from_scratch=False, seed=0)
+    noise = float(surrogate.model.likelihood.noise)
+    assert noise_floor <= noise < 1.2 * noise_floor
+
+
+def test_noise_floor_must_be_positive():
+    with pytest.raises(ValueError, match="noise_floor must be > 0, got 0"):
+        DeepKernelSurrogate(D, L, noise_floor=0)
+
+
 def test_failed_fit_keeps_the_previous_model_and_logs(caplog):
     inputs, y = _data(30)
     surrogate = DeepKernelSurrogate(D, L, scratch_steps=20, refine_steps=5)
