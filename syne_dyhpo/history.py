@@ -7,6 +7,8 @@ Notation:
   ``l`` sees the values at levels ``1 ... l - 1``.
 - ``curve``: ``(T,)`` values of one trial in the minimized direction; ``nan``
   where not observed, ``+inf`` where the metric was not finite (diverged).
+- ``seconds``: ``(T,)`` measured time of each level of one trial, ``nan``
+  where not measured.
 - ``inputs``: ``(n, d + 1 + 2 L)`` packed model rows (see
   :mod:`~syne_dyhpo._surrogate.feature_extractor`), one per observation in the
   order they arrived, ``y``: ``(n,)`` targets normalized by a range ``(low,
@@ -21,6 +23,8 @@ from typing import Any
 
 import numpy as np
 
+from syne_dyhpo.cost import log_level_cost
+
 RUNNING, PAUSED, FINISHED, FAILED = "running", "paused", "finished", "failed"
 
 
@@ -31,6 +35,7 @@ class TrialRecord:
     :param config: hyperparameters (tunable part).
     :param x: ``(d,)`` encoded configuration.
     :param curve: ``(T,)`` observed values, see module notation.
+    :param seconds: ``(T,)`` measured level times, see module notation.
     :param status: one of ``running``, ``paused``, ``finished``, ``failed``.
     :param target: level the current (or last) run of the trial stops at.
     """
@@ -38,6 +43,7 @@ class TrialRecord:
     config: dict[str, Any]
     x: np.ndarray
     curve: np.ndarray
+    seconds: np.ndarray
     status: str = RUNNING
     target: int = 1
 
@@ -74,7 +80,12 @@ class LearningCurveHistory:
         self._arrivals: list[tuple[int, int]] = []  # (trial_id, level) in arrival order
 
     def add(self, trial_id: int, config: dict[str, Any], x: np.ndarray) -> TrialRecord:
-        record = TrialRecord(config=config, x=x, curve=np.full(self.max_t, np.nan))
+        record = TrialRecord(
+            config=config,
+            x=x,
+            curve=np.full(self.max_t, np.nan),
+            seconds=np.full(self.max_t, np.nan),
+        )
         self.trials[trial_id] = record
         return record
 
@@ -84,6 +95,24 @@ class LearningCurveHistory:
         if np.isnan(curve[level - 1]):
             self._arrivals.append((trial_id, level))
         curve[level - 1] = value if np.isfinite(value) else np.inf
+
+    def record_seconds(self, trial_id: int, level: int, seconds: float) -> None:
+        """``level`` of ``trial_id`` took ``seconds`` (kept if positive and the
+        level's first measurement)."""
+        record = self.trials[trial_id]
+        if np.isnan(record.seconds[level - 1]) and seconds > 0:
+            record.seconds[level - 1] = seconds
+
+    def measured_costs(self) -> tuple[np.ndarray, np.ndarray]:
+        """``X (s, d)`` and log level costs ``(s,)`` of the trials with a measured time."""
+        costs = {t: log_level_cost(r.seconds) for t, r in self.trials.items()}
+        measured = [t for t, c in costs.items() if np.isfinite(c)]
+        if not measured:
+            return np.zeros((0, 0)), np.zeros(0)
+        return (
+            np.vstack([self.trials[t].x for t in measured]),
+            np.array([costs[t] for t in measured]),
+        )
 
     def with_status(self, *statuses: str) -> list[int]:
         return [tid for tid, rec in self.trials.items() if rec.status in statuses]

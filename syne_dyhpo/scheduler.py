@@ -14,6 +14,7 @@ from typing import Any
 
 from syne_tune.backend.trial_status import Trial
 from syne_tune.config_space import Domain, config_space_to_json_dict
+from syne_tune.constants import ST_TUNER_TIME
 from syne_tune.optimizer.scheduler import SchedulerDecision, TrialScheduler, TrialSuggestion
 from syne_tune.util import dump_json_with_numpy
 
@@ -61,6 +62,9 @@ class DyHPO(TrialScheduler):
     :param num_new_candidates: unseen configurations scored per decision.
     :param refit_fraction: refit the network when the observations grew by this
         fraction since the last fit; otherwise only condition the GP.
+    :param cost_aware: rank candidates by expected improvement per second of
+        their next level (see :mod:`syne_dyhpo.cost`), with level times measured
+        as results arrive; ``False``: by expected improvement alone, as published.
     :param surrogate_kwargs: options of the deep-kernel GP
         (:class:`~syne_dyhpo._surrogate.DeepKernelSurrogate`).
     """
@@ -78,6 +82,7 @@ class DyHPO(TrialScheduler):
         *,
         num_new_candidates: int = 256,
         refit_fraction: float = 0.1,
+        cost_aware: bool = True,
         surrogate_kwargs: dict[str, Any] | None = None,
     ):
         super().__init__(random_seed=random_seed)
@@ -115,9 +120,28 @@ class DyHPO(TrialScheduler):
             num_new_candidates=num_new_candidates,
             points_to_evaluate=points_to_evaluate,
             refit_fraction=refit_fraction,
+            cost_aware=cost_aware,
             surrogate_kwargs=surrogate_kwargs,
         )
         self.decision_seconds: list[float] = []
+        # Levels are timed on the simulator's clock where results carry one
+        # (ST_TUNER_TIME), else on this process's monotonic clock (real backends).
+        self._tuner_time = 0.0  # latest ST_TUNER_TIME seen
+        self._level_started: dict[int, tuple[float, float]] = {}  # trial -> both clocks
+
+    def _start_level_clock(self, trial_id: int) -> None:
+        self._level_started[trial_id] = (self._tuner_time, time.monotonic())
+
+    def _level_seconds(self, trial_id: int, result: Mapping[str, Any]) -> float:
+        """Seconds since ``trial_id``'s run started or last reported; restarts the clock."""
+        tuner_start, process_start = self._level_started.get(trial_id, (math.nan, math.nan))
+        if ST_TUNER_TIME in result:
+            self._tuner_time = float(result[ST_TUNER_TIME])
+            seconds = self._tuner_time - tuner_start
+        else:
+            seconds = time.monotonic() - process_start
+        self._start_level_clock(trial_id)
+        return seconds
 
     # --- decisions -----------------------------------------------------------------
 
@@ -137,6 +161,7 @@ class DyHPO(TrialScheduler):
             return TrialSuggestion.start_suggestion(self._trial_config(choice.config, 1))
         record = self.history.trials[choice.trial_id]
         record.status, record.target = RUNNING, record.last_level + 1
+        self._start_level_clock(choice.trial_id)
         logger.debug("Resuming trial %d to level %d", choice.trial_id, record.target)
         return TrialSuggestion.resume_suggestion(
             choice.trial_id, self._trial_config(record.config, record.target)
@@ -145,6 +170,7 @@ class DyHPO(TrialScheduler):
     def on_trial_add(self, trial: Trial):
         config = self.encoder.tunable_part(trial.config)
         self.history.add(trial.trial_id, config, self.encoder.encode([config])[0])
+        self._start_level_clock(trial.trial_id)
         self.searcher.register(config)
 
     def _level(self, trial_id: int, result: Mapping[str, Any]) -> int | None:
@@ -210,6 +236,7 @@ class DyHPO(TrialScheduler):
             record.status = FAILED
             return SchedulerDecision.STOP
         self.history.record(trial_id, level, value)
+        self.history.record_seconds(trial_id, level, self._level_seconds(trial_id, result))
         if math.isnan(value):
             record.status = FAILED
             return SchedulerDecision.STOP

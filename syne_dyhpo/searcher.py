@@ -19,6 +19,7 @@ import numpy as np
 
 from syne_dyhpo._surrogate import DeepKernelSurrogate, SurrogateUnavailableError
 from syne_dyhpo.acquisition import log_expected_improvement
+from syne_dyhpo.cost import log_level_cost, predicted_log_costs
 from syne_dyhpo.encoding import ConfigEncoder
 from syne_dyhpo.history import PAUSED, RUNNING, LearningCurveHistory
 
@@ -55,6 +56,8 @@ class DyHPOSearcher:
     :param refit_fraction: the network is refit once the number of
         observations grew by this fraction since the last fit (at least one);
         in between, the GP is conditioned on the new data with fixed weights.
+    :param cost_aware: divide each candidate's expected improvement by the
+        predicted seconds of its next level (:mod:`syne_dyhpo.cost`).
     :param surrogate_kwargs: passed to
         :class:`~syne_dyhpo._surrogate.DeepKernelSurrogate`.
     """
@@ -68,6 +71,7 @@ class DyHPOSearcher:
         num_new_candidates: int = 256,
         points_to_evaluate: list[Mapping[str, Any]] | None = None,
         refit_fraction: float = 0.1,
+        cost_aware: bool = True,
         surrogate_kwargs: Mapping[str, Any] | None = None,
     ):
         self.encoder = encoder
@@ -76,6 +80,7 @@ class DyHPOSearcher:
         self.num_new_candidates = num_new_candidates
         self.points_to_evaluate = [encoder.complete(p) for p in points_to_evaluate or []]
         self.refit_fraction = refit_fraction
+        self.cost_aware = cost_aware
         self.surrogate = DeepKernelSurrogate(
             encoder.dim, history.curve_length, **dict(surrogate_kwargs or {})
         )
@@ -162,9 +167,18 @@ class DyHPOSearcher:
         data_range = self._range or history.normalizer()  # the previous model's range
         return (data_range, *history.training_data(*data_range))
 
+    def _log_costs(self, paused: list[int], new_X: np.ndarray) -> np.ndarray:
+        """Predicted log seconds of each candidate's next level, shape ``(m,)``
+        (zeros unless cost-aware)."""
+        if not self.cost_aware:
+            return np.zeros(len(paused) + len(new_X))
+        paused_costs = np.array([log_level_cost(self.history.trials[t].seconds) for t in paused])
+        return predicted_log_costs(paused_costs, *self.history.measured_costs(), new_X)
+
     def _scores(self, paused: list[int], new_X: np.ndarray) -> np.ndarray:
-        """Log-EI of ``paused`` trials then new configurations ``new_X (k, d)``,
-        shape ``(m,)``; ``-inf`` for candidates that provably cannot win.
+        """Log-EI (minus the log cost if cost-aware) of ``paused`` trials then new
+        configurations ``new_X (k, d)``, shape ``(m,)``; ``-inf`` for candidates
+        that provably cannot win.
 
         EI grows with the posterior std, which is bounded cheaply (see
         :meth:`~syne_dyhpo._surrogate.posterior.BelieverPosterior.variance_bound`):
@@ -182,13 +196,14 @@ class DyHPOSearcher:
         posterior = self.surrogate.posterior(inputs, y, np.vstack(parts), pending)
         levels = [history.trials[t].last_level + 1 for t in paused] + [1] * len(new_X)
         best = history.best_per_level(low, high)[np.asarray(levels) - 1]
-        mean = posterior.mean
-        upper = log_expected_improvement(mean, posterior.std_bound, best)
+        mean, log_cost = posterior.mean, self._log_costs(paused, new_X)
+        upper = log_expected_improvement(mean, posterior.std_bound, best) - log_cost
         order = np.argsort(-upper, kind="stable")
         scores = np.full(len(mean), -np.inf)
         for start in range(0, len(order), SCORE_CHUNK):
             chunk = order[start : start + SCORE_CHUNK]
             if upper[chunk[0]] <= scores.max():
                 break
-            scores[chunk] = log_expected_improvement(mean[chunk], posterior.std(chunk), best[chunk])
+            log_ei = log_expected_improvement(mean[chunk], posterior.std(chunk), best[chunk])
+            scores[chunk] = log_ei - log_cost[chunk]
         return scores

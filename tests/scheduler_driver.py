@@ -1,8 +1,10 @@
 """Drives a Syne Tune scheduler the way the Tuner does, without a backend.
 
 Each of ``n_workers`` slots runs one trial; at every step one running trial
-(chosen by ``random_state``) reports its next level. Records every decision so
-tests can check the pause/resume protocol.
+(chosen by ``random_state``) reports its next level. Like Syne Tune's simulator,
+results carry ``st_tuner_time``: a clock advanced by ``seconds_fn(config,
+level)`` per result. Records every decision so tests can check the
+pause/resume protocol.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from datetime import datetime
 
 import numpy as np
 from syne_tune.backend.trial_status import Trial
+from syne_tune.constants import ST_TUNER_TIME
 from syne_tune.optimizer.scheduler import SchedulerDecision, TrialScheduler
 
 
@@ -23,6 +26,7 @@ class DriveLog:
         default_factory=list
     )  # (trial, level, value, decision)
     trials: dict[int, Trial] = field(default_factory=dict)
+    clock: float = 0.0  # st_tuner_time of the last result
 
 
 def drive(
@@ -35,6 +39,7 @@ def drive(
     time_attr: str = "epoch",
     metric: str = "loss",
     log: DriveLog | None = None,
+    seconds_fn: Callable[[dict, int], float] = lambda config, level: 1.0,
 ) -> DriveLog:
     """Runs until ``decisions`` suggestions are in ``log`` (continued if given)
     and no trial is running."""
@@ -64,7 +69,9 @@ def drive(
         trial_id = list(running)[random_state.randint(len(running))]
         trial, level = log.trials[trial_id], running[trial_id]
         value = metric_fn(trial.config, level)
-        decision = scheduler.on_trial_result(trial, {time_attr: level, metric: value})
+        log.clock += seconds_fn(trial.config, level)
+        result = {time_attr: level, metric: value, ST_TUNER_TIME: log.clock}
+        decision = scheduler.on_trial_result(trial, result)
         log.results.append((trial_id, level, value, decision))
         if decision == SchedulerDecision.CONTINUE:
             running[trial_id] = level + 1

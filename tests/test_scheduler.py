@@ -110,7 +110,7 @@ def test_missing_metric_or_level_fails_only_that_trial(caplog):
     assert scheduler.on_trial_result(third, {"epoch": 1, "loss": 0.2}) == SchedulerDecision.PAUSE
     for _ in range(5):  # the failed trials are never candidates
         suggestion = scheduler.suggest()
-        assert suggestion.spawn_new_trial_id or suggestion.checkpoint_trial_id == 2
+        assert suggestion.spawn_new_trial_id or suggestion.checkpoint_trial_id not in (0, 1)
         if suggestion.spawn_new_trial_id:
             trial = Trial(len(scheduler.history.trials), suggestion.config, datetime.now())
             scheduler.on_trial_add(trial)
@@ -124,12 +124,18 @@ def test_failed_trial_is_never_resumed():
     trial = _start(scheduler, 0)
     scheduler.on_trial_result(trial, {"epoch": 1, "loss": 0.0})
     scheduler.on_trial_error(trial)
-    for trial_id in range(1, 6):
+    trials = {}
+    for _ in range(8):
         suggestion = scheduler.suggest()
-        assert suggestion.spawn_new_trial_id
-        new = Trial(trial_id, suggestion.config, datetime.now())
-        scheduler.on_trial_add(new)
-        scheduler.on_trial_result(new, {"epoch": 1, "loss": 5.0})
+        assert suggestion.checkpoint_trial_id != 0
+        if suggestion.spawn_new_trial_id:
+            trial_id = len(trials) + 1
+            trials[trial_id] = Trial(trial_id, suggestion.config, datetime.now())
+            scheduler.on_trial_add(trials[trial_id])
+        else:
+            trial_id = suggestion.checkpoint_trial_id
+        level = scheduler.history.trials[trial_id].target
+        scheduler.on_trial_result(trials[trial_id], {"epoch": level, "loss": 5.0 - level})
 
 
 def test_result_beyond_the_pause_level_and_out_of_order_results_are_handled():
