@@ -76,6 +76,12 @@ METHODS: dict[str, Callable[[MethodArgs], TrialScheduler]] = {
         baselines.ASHA, a, brackets=_hyperband_brackets(a.max_t)
     ),
     "bohb": lambda a: _successive_halving(baselines.BOHB, a),
+    # Ablations: DyHPO without its per-second acquisition, and also with
+    # gpytorch's default noise floor (1e-4), i.e. the published acquisition and fit.
+    "dyhpo_no_cost": lambda a: _dyhpo(a, cost_aware=False),
+    "dyhpo_no_cost_no_floor": lambda a: _dyhpo(
+        a, cost_aware=False, surrogate_kwargs={"noise_floor": 1e-4}
+    ),
 }
 
 

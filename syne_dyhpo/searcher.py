@@ -2,7 +2,8 @@
 
 Every paused trial is a candidate at its next level, every configuration of a
 fresh random sample at level 1; the candidate with the largest multi-fidelity
-expected improvement wins (Wistuba, Kadra, Grabocka 2022, Alg. 1). Running
+expected improvement wins (Wistuba, Kadra, Grabocka 2022, Alg. 1), per second
+of its next level if cost-aware (:mod:`syne_dyhpo.cost`). Running
 trials are never candidates; their pending level enters the posterior as a
 fantasy observation at the posterior mean ("kriging believer", Ginsbourger
 et al. 2010), so parallel workers are not sent to the same region.
