@@ -78,6 +78,7 @@ class LearningCurveHistory:
         self.curve_length = max(max_t - 1, 1)
         self.trials: dict[int, TrialRecord] = {}
         self._arrivals: list[tuple[int, int]] = []  # (trial_id, level) in arrival order
+        self._log_costs: dict[int, float] = {}  # trial_id -> log_level_cost, once measured
 
     def add(self, trial_id: int, config: dict[str, Any], x: np.ndarray) -> TrialRecord:
         record = TrialRecord(
@@ -102,17 +103,18 @@ class LearningCurveHistory:
         record = self.trials[trial_id]
         if np.isnan(record.seconds[level - 1]) and seconds > 0:
             record.seconds[level - 1] = seconds
+            self._log_costs[trial_id] = log_level_cost(record.seconds)
+
+    def log_cost(self, trial_id: int) -> float:
+        """Log of the trial's median measured level time, ``nan`` if none."""
+        return self._log_costs.get(trial_id, np.nan)
 
     def measured_costs(self) -> tuple[np.ndarray, np.ndarray]:
         """``X (s, d)`` and log level costs ``(s,)`` of the trials with a measured time."""
-        costs = {t: log_level_cost(r.seconds) for t, r in self.trials.items()}
-        measured = [t for t, c in costs.items() if np.isfinite(c)]
-        if not measured:
+        if not self._log_costs:
             return np.zeros((0, 0)), np.zeros(0)
-        return (
-            np.vstack([self.trials[t].x for t in measured]),
-            np.array([costs[t] for t in measured]),
-        )
+        X = np.vstack([self.trials[t].x for t in self._log_costs])
+        return X, np.fromiter(self._log_costs.values(), dtype=np.float64)
 
     def with_status(self, *statuses: str) -> list[int]:
         return [tid for tid, rec in self.trials.items() if rec.status in statuses]

@@ -20,7 +20,7 @@ import numpy as np
 
 from syne_dyhpo._surrogate import DeepKernelSurrogate, SurrogateUnavailableError
 from syne_dyhpo.acquisition import log_expected_improvement
-from syne_dyhpo.cost import log_level_cost, predicted_log_costs
+from syne_dyhpo.cost import predicted_log_costs
 from syne_dyhpo.encoding import ConfigEncoder
 from syne_dyhpo.history import PAUSED, RUNNING, LearningCurveHistory
 
@@ -173,7 +173,7 @@ class DyHPOSearcher:
         (zeros unless cost-aware)."""
         if not self.cost_aware:
             return np.zeros(len(paused) + len(new_X))
-        paused_costs = np.array([log_level_cost(self.history.trials[t].seconds) for t in paused])
+        paused_costs = np.array([self.history.log_cost(t) for t in paused])
         return predicted_log_costs(paused_costs, *self.history.measured_costs(), new_X)
 
     def _scores(self, paused: list[int], new_X: np.ndarray) -> np.ndarray:

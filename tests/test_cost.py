@@ -47,6 +47,8 @@ def test_history_keeps_the_first_positive_time_of_each_level():
     history.record_seconds(0, 2, 5.0)  # a repeated level keeps its first time
     np.testing.assert_array_equal(record.seconds[:2], [3.0, 7.0])
     assert np.isnan(record.seconds[2:]).all()
+    assert history.log_cost(0) == pytest.approx(np.log(5.0))
+    assert np.isnan(history.log_cost(1))
     X, costs = history.measured_costs()
     np.testing.assert_array_equal(X, [[0.5]])
     np.testing.assert_allclose(costs, [np.log(5.0)])
