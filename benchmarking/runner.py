@@ -232,8 +232,12 @@ def _init_worker() -> None:
     logging.getLogger("syne_tune").setLevel(logging.ERROR)
 
 
-def run(spec: RunSpec, out: Path) -> Path:
-    """Run ``spec`` (unless its file exists) and store its record; the record's path."""
+def run(spec: RunSpec, out: Path, *, code_version: str | None = None) -> Path:
+    """Run ``spec`` (unless its file exists) and store its record; the record's path.
+
+    ``code_version``: what the record names as the code that ran (default: the
+    checkout's ``git describe`` now).
+    """
     path = spec.path(out)
     if path.exists():
         return path
@@ -259,7 +263,7 @@ def run(spec: RunSpec, out: Path) -> Path:
     tmp = path.with_suffix(".tmp")
     tmp.write_text(
         json.dumps(
-            {**asdict(spec), **record, "code_version": _code_version()},
+            {**asdict(spec), **record, "code_version": code_version or _code_version()},
             default=lambda value: value.item(),  # numpy scalars in configurations
         )
     )
@@ -271,7 +275,9 @@ def run_campaign(specs: list[RunSpec], out: Path, *, jobs: int, progress: bool =
     """Run every spec without a stored record, ``jobs`` processes in parallel.
 
     A failing run is logged and skipped (rerunning the campaign retries it);
-    :class:`RuntimeError` names the failures at the end.
+    :class:`RuntimeError` names the failures at the end. Every record names the
+    code version of the campaign's start: the processes run the code loaded then,
+    whatever is committed while they run.
     """
     from tqdm import tqdm
 
@@ -280,7 +286,8 @@ def run_campaign(specs: list[RunSpec], out: Path, *, jobs: int, progress: bool =
     failed = []
     bar = tqdm(total=len(specs), initial=len(specs) - len(todo), disable=not progress)
     with ProcessPoolExecutor(max_workers=jobs, initializer=_init_worker) as pool:
-        futures = {pool.submit(run, spec, out): spec for spec in todo}
+        version = _code_version()
+        futures = {pool.submit(run, spec, out, code_version=version): spec for spec in todo}
         for future in as_completed(futures):
             spec = futures[future]
             if future.exception() is not None:

@@ -4,6 +4,7 @@ import json
 
 import pytest
 
+from benchmarking import runner
 from benchmarking.__main__ import main
 from benchmarking.benchmarks import DIGITS_TABLE
 from benchmarking.runner import RunSpec, run_campaign
@@ -47,3 +48,13 @@ def test_a_failing_run_is_reported_and_others_are_kept(tmp_path):
     with pytest.raises(RuntimeError, match="1 run\\(s\\) failed.*no_such_method"):
         run_campaign(specs, tmp_path, jobs=1, progress=False)
     assert specs[0].path(tmp_path).exists() and not specs[1].path(tmp_path).exists()
+
+
+def test_records_name_the_code_version_of_the_campaign_start(tmp_path, monkeypatch):
+    versions = iter(["v-start", "v-later", "v-later"])
+    monkeypatch.setattr(runner, "_code_version", lambda: next(versions))
+    table = str(DIGITS_TABLE)
+    specs = [RunSpec("random_search", "digits/digits_mlp", table, s, 1, 1.0) for s in range(2)]
+    run_campaign(specs, tmp_path, jobs=1, progress=False)
+    recorded = {json.loads(s.path(tmp_path).read_text())["code_version"] for s in specs}
+    assert recorded == {"v-start"}
