@@ -65,6 +65,9 @@ class DyHPO(TrialScheduler):
     :param cost_aware: rank candidates by expected improvement per second of
         their next level (see :mod:`syne_dyhpo.cost`), with level times measured
         as results arrive; ``False``: by expected improvement alone, as published.
+        On real backends the measured times vary from run to run, and so may
+        the decisions of one seed; ``False`` makes them depend on the seed and
+        the results alone.
     :param surrogate_kwargs: options of the deep-kernel GP
         (:class:`~syne_dyhpo._surrogate.DeepKernelSurrogate`).
     """

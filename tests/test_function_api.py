@@ -25,11 +25,12 @@ def _rows(result):
 
 def _assert_converged_near_2(result):
     """Best x near 2, and the search went there: half the configurations DyHPO
-    started lie within 2.5 of it (uniform sampling: within 5; chasing the
-    wrong direction: 10)."""
+    started lie within 3.5 of it (uniform sampling: within 5; chasing the
+    wrong direction: 10; seen over seeds: 0.9 to 2.8, the level times that
+    the per-second ranking measures vary from run to run)."""
     assert abs(result.configuration["x"] - 2) < 0.5
     distance = {r["configuration_id"]: abs(float(r["config_x"]) - 2) for r in _rows(result)}
-    assert statistics.median(distance.values()) < 2.5
+    assert statistics.median(distance.values()) < 3.5
 
 
 @pytest.mark.parametrize(
