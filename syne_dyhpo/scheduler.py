@@ -56,7 +56,8 @@ class DyHPO(TrialScheduler):
         if not given.
     :param max_resource_attr: config key the scheduler sets to the level a
         trial should stop at (the training script should honour it).
-    :param random_seed: seeds every random choice; same seed, same decisions.
+    :param random_seed: seeds every random choice; same seed and results, same
+        decisions (with ``cost_aware``, same level times too).
     :param points_to_evaluate: configurations (possibly partial: missing values
         are the domain midpoints) started first, in order.
     :param num_new_candidates: unseen configurations scored per decision.
