@@ -49,6 +49,11 @@ def predicted_log_costs(
     if not len(new_X):
         return paused
     k = min(NEIGHBOURS, len(started_costs))
-    sq_dist = ((new_X[:, None, :] - started_X[None, :, :]) ** 2).sum(axis=-1)
+    # |a - b|^2 = |a|^2 - 2 a.b + |b|^2: one matrix product instead of a (k, s, d) array
+    sq_dist = (
+        np.square(new_X).sum(axis=1)[:, None]
+        - 2.0 * new_X @ started_X.T
+        + np.square(started_X).sum(axis=1)[None, :]
+    )
     nearest = np.argpartition(sq_dist, k - 1, axis=1)[:, :k]
     return np.concatenate([paused, started_costs[nearest].mean(axis=1)])
