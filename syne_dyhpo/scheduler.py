@@ -138,7 +138,7 @@ class DyHPO(TrialScheduler):
 
     def _level_seconds(self, trial_id: int, result: Mapping[str, Any]) -> float:
         """Seconds since ``trial_id``'s run started or last reported; restarts the clock."""
-        tuner_start, process_start = self._level_started.get(trial_id, (math.nan, math.nan))
+        tuner_start, process_start = self._level_started[trial_id]  # set by add or resume
         if ST_TUNER_TIME in result:
             self._tuner_time = float(result[ST_TUNER_TIME])
             seconds = self._tuner_time - tuner_start
