@@ -82,6 +82,8 @@ METHODS: dict[str, Callable[[MethodArgs], TrialScheduler]] = {
     "dyhpo_no_cost_no_floor": lambda a: _dyhpo(
         a, cost_aware=False, surrogate_kwargs={"noise_floor": 1e-4}
     ),
+    # Variant: candidates scored by their predicted value at max_t.
+    "dyhpo_final": lambda a: _dyhpo(a, lookahead="final"),
 }
 
 

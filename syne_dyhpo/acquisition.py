@@ -4,10 +4,11 @@ Notation:
 
 - ``m``: number of candidates.
 - ``mean``, ``std``: ``(m,)`` posterior mean and standard deviation of the
-  (normalized, minimized) metric at each candidate's next level.
+  (normalized, minimized) metric at the level each candidate is scored at (its
+  next level, or ``max_t``: see :mod:`syne_dyhpo.searcher`).
 - ``best``: ``(m,)`` incumbent each candidate is compared with: the best value
-  observed at the candidate's next level, or the best overall where nothing has
-  reached that level yet (Wistuba, Kadra, Grabocka 2022, Sec. 4.2).
+  observed at that level, or the best overall where nothing has reached it
+  yet (Wistuba, Kadra, Grabocka 2022, Sec. 4.2).
 
 All arithmetic is float64 and vectorized over candidates.
 """

@@ -141,12 +141,17 @@ class LearningCurveHistory:
         with np.errstate(invalid="ignore"):
             return np.minimum((C - low) / (high - low), 1.0)
 
-    def _pack(self, X: np.ndarray, N: np.ndarray, levels: np.ndarray) -> np.ndarray:
-        """Rows ``[x | l / T | curve before l | mask]`` for levels ``l`` ``(n,)``.
+    def _pack(
+        self, X: np.ndarray, N: np.ndarray, levels: np.ndarray, predicted: np.ndarray | None = None
+    ) -> np.ndarray:
+        """Rows ``[x | p / T | curve before l | mask]`` for levels ``l`` ``(n,)``.
 
         :param X: ``(n, d)`` encoded configurations.
         :param N: ``(n, T)`` normalized curves (``nan`` unobserved).
-        :param levels: ``(n,)`` level of each row, ``1 ... T``.
+        :param levels: ``(n,)`` level of each row, ``1 ... T``: the curve is
+            seen up to ``l - 1``.
+        :param predicted: ``(n,)`` level ``p`` whose value the row predicts,
+            ``levels`` if not given; a later one for a lookahead past the next.
         """
         L = self.curve_length
         observed = ~np.isnan(N)
@@ -155,10 +160,11 @@ class LearningCurveHistory:
             pad = ((0, 0), (0, L - N.shape[1]))
             values, observed = np.pad(values, pad), np.pad(observed, pad)
         before = np.arange(L)[None, :] < (levels[:, None] - 1)
+        predicted = levels if predicted is None else predicted
         return np.hstack(
             [
                 X,
-                (levels / self.max_t)[:, None],
+                (predicted / self.max_t)[:, None],
                 values[:, :L] * before,
                 (observed[:, :L] & before).astype(np.float64),
             ]
@@ -178,16 +184,25 @@ class LearningCurveHistory:
         N = self.normalize(C, low, high)[rows]
         return self._pack(X[rows], N, levels), N[np.arange(len(rows)), levels - 1]
 
-    def next_level_inputs(self, trial_ids: list[int], low: float, high: float) -> np.ndarray:
-        """Inputs of ``trial_ids`` at their next level (last observed + 1)."""
-        X, C = self._matrices(trial_ids)
-        levels = np.array([min(self.trials[t].last_level + 1, self.max_t) for t in trial_ids])
-        return self._pack(X, self.normalize(C, low, high), levels)
+    def next_level(self, trial_ids: list[int]) -> np.ndarray:
+        """``(k,)`` next level of each trial (last observed + 1, at most ``T``)."""
+        return np.array(
+            [min(self.trials[t].last_level + 1, self.max_t) for t in trial_ids], dtype=int
+        )
 
-    def new_config_inputs(self, X: np.ndarray) -> np.ndarray:
-        """Inputs of unseen configurations ``X (k, d)`` at level 1."""
+    def next_level_inputs(
+        self, trial_ids: list[int], low: float, high: float, predicted: np.ndarray | None = None
+    ) -> np.ndarray:
+        """Inputs of ``trial_ids`` at their next level (last observed + 1), or
+        predicting the levels ``predicted (k,)`` from the same curves."""
+        X, C = self._matrices(trial_ids)
+        return self._pack(X, self.normalize(C, low, high), self.next_level(trial_ids), predicted)
+
+    def new_config_inputs(self, X: np.ndarray, predicted: np.ndarray | None = None) -> np.ndarray:
+        """Inputs of unseen configurations ``X (k, d)`` at level 1, or predicting
+        the levels ``predicted (k,)``."""
         N = np.full((len(X), self.max_t), np.nan)
-        return self._pack(X, N, np.ones(len(X), dtype=int))
+        return self._pack(X, N, np.ones(len(X), dtype=int), predicted)
 
     def best_per_level(self, low: float, high: float) -> np.ndarray:
         """``(T,)`` best normalized value at each level; the overall best where

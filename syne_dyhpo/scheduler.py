@@ -69,6 +69,14 @@ class DyHPO(TrialScheduler):
         On real backends the measured times vary from run to run, and so may
         the decisions of one seed; ``False`` makes them depend on the seed and
         the results alone.
+    :param lookahead: ``"next"``: a candidate's expected improvement is that of
+        its next level's value over the best value seen at that level, as
+        published. ``"final"``: that of its value at ``max_t``, predicted from
+        its curve so far, over the best value seen at ``max_t`` (Kadra et al.
+        2023); it trains fewer configurations further, which pays where the
+        first levels rank configurations differently from the last and costs
+        where good configurations are rare and visible early (see the
+        benchmarks in the README).
     :param surrogate_kwargs: options of the deep-kernel GP
         (:class:`~syne_dyhpo._surrogate.DeepKernelSurrogate`).
     """
@@ -87,6 +95,7 @@ class DyHPO(TrialScheduler):
         num_new_candidates: int = 256,
         refit_fraction: float = 0.1,
         cost_aware: bool = True,
+        lookahead: str = "next",
         surrogate_kwargs: dict[str, Any] | None = None,
     ):
         super().__init__(random_seed=random_seed)
@@ -125,6 +134,7 @@ class DyHPO(TrialScheduler):
             points_to_evaluate=points_to_evaluate,
             refit_fraction=refit_fraction,
             cost_aware=cost_aware,
+            lookahead=lookahead,
             surrogate_kwargs=surrogate_kwargs,
         )
         self.decision_seconds: list[float] = []

@@ -3,7 +3,11 @@
 Every paused trial is a candidate at its next level, every configuration of a
 fresh random sample at level 1; the candidate with the largest multi-fidelity
 expected improvement wins (Wistuba, Kadra, Grabocka 2022, Alg. 1), per second
-of its next level if cost-aware (:mod:`syne_dyhpo.cost`). Running
+of its next level if cost-aware (:mod:`syne_dyhpo.cost`). The improvement is
+that of the value at the next level over the best value seen there, as
+published, or with ``lookahead="final"`` that of the value at ``max_t``,
+predicted from the curve so far, over the best value seen at ``max_t``
+(Kadra et al. 2023, "Scaling Laws for Hyperparameter Optimization"). Running
 trials are never candidates; their pending level enters the posterior as a
 fantasy observation at the posterior mean ("kriging believer", Ginsbourger
 et al. 2010), so parallel workers are not sent to the same region.
@@ -35,6 +39,8 @@ MIN_OBSERVATIONS_FOR_MODEL = 2
 POOL_REFRESH = 8
 # Candidates whose exact EI is computed at once (see DyHPOSearcher._scores).
 SCORE_CHUNK = 32
+#: Levels a candidate's improvement can be measured at: its next one, or ``max_t``.
+LOOKAHEADS = ("next", "final")
 
 
 @dataclass(frozen=True)
@@ -59,6 +65,8 @@ class DyHPOSearcher:
         in between, the GP is conditioned on the new data with fixed weights.
     :param cost_aware: divide each candidate's expected improvement by the
         predicted seconds of its next level (:mod:`syne_dyhpo.cost`).
+    :param lookahead: one of :data:`LOOKAHEADS`: the level whose value a
+        candidate is scored by (see the module docstring).
     :param surrogate_kwargs: passed to
         :class:`~syne_dyhpo._surrogate.DeepKernelSurrogate`.
     """
@@ -73,8 +81,11 @@ class DyHPOSearcher:
         points_to_evaluate: list[Mapping[str, Any]] | None = None,
         refit_fraction: float = 0.1,
         cost_aware: bool = True,
+        lookahead: str = "next",
         surrogate_kwargs: Mapping[str, Any] | None = None,
     ):
+        if lookahead not in LOOKAHEADS:
+            raise ValueError(f"lookahead must be one of {LOOKAHEADS}, got {lookahead!r}")
         self.encoder = encoder
         self.history = history
         self.random_state = np.random.RandomState(random_seed)
@@ -82,6 +93,7 @@ class DyHPOSearcher:
         self.points_to_evaluate = [encoder.complete(p) for p in points_to_evaluate or []]
         self.refit_fraction = refit_fraction
         self.cost_aware = cost_aware
+        self.lookahead = lookahead
         self.surrogate = DeepKernelSurrogate(
             encoder.dim, history.curve_length, **dict(surrogate_kwargs or {})
         )
@@ -177,9 +189,9 @@ class DyHPOSearcher:
         return predicted_log_costs(paused_costs, *self.history.measured_costs(), new_X)
 
     def _scores(self, paused: list[int], new_X: np.ndarray) -> np.ndarray:
-        """Log-EI (minus the log cost if cost-aware) of ``paused`` trials then new
-        configurations ``new_X (k, d)``, shape ``(m,)``; ``-inf`` for candidates
-        that provably cannot win.
+        """Log-EI at the scored level (minus the log cost if cost-aware) of
+        ``paused`` trials then new configurations ``new_X (k, d)``, shape
+        ``(m,)``; ``-inf`` for candidates that provably cannot win.
 
         EI grows with the posterior std, which is bounded cheaply (see
         :meth:`~syne_dyhpo._surrogate.posterior.BelieverPosterior.variance_bound`):
@@ -191,12 +203,14 @@ class DyHPOSearcher:
         (low, high), inputs, y = self._training_data()
         running = history.with_status(RUNNING)
         pending = history.next_level_inputs(running, low, high) if running else None
-        parts = [history.next_level_inputs(paused, low, high)] if paused else []
+        levels = np.concatenate([history.next_level(paused), np.ones(len(new_X), dtype=int)])
+        scored = levels if self.lookahead == "next" else np.full(len(levels), history.max_t)
+        n_paused = len(paused)
+        parts = [history.next_level_inputs(paused, low, high, scored[:n_paused])] if paused else []
         if len(new_X):
-            parts.append(history.new_config_inputs(new_X))
+            parts.append(history.new_config_inputs(new_X, scored[n_paused:]))
         posterior = self.surrogate.posterior(inputs, y, np.vstack(parts), pending)
-        levels = [history.trials[t].last_level + 1 for t in paused] + [1] * len(new_X)
-        best = history.best_per_level(low, high)[np.asarray(levels) - 1]
+        best = history.best_per_level(low, high)[scored - 1]
         mean, log_cost = posterior.mean, self._log_costs(paused, new_X)
         upper = log_expected_improvement(mean, posterior.std_bound, best) - log_cost
         order = np.argsort(-upper, kind="stable")

@@ -50,6 +50,18 @@ def test_new_config_rows_are_at_level_one_with_an_empty_curve():
     np.testing.assert_allclose(rows[0, 3:], 0.0)
 
 
+def test_rows_can_predict_a_later_level_from_the_same_curve():
+    history = _history()
+    low, high = history.normalizer()
+    next_row = history.next_level_inputs([1], low, high)  # trial 1 saw levels 1, 2
+    final_row = history.next_level_inputs([1], low, high, predicted=np.array([4]))
+    assert next_row[0, 2] == pytest.approx(3 / 4) and final_row[0, 2] == pytest.approx(1.0)
+    np.testing.assert_array_equal(np.delete(final_row, 2, axis=1), np.delete(next_row, 2, axis=1))
+    new_row = history.new_config_inputs(np.array([[0.5, 0.5]]), predicted=np.array([4]))
+    assert new_row[0, 2] == pytest.approx(1.0)
+    np.testing.assert_allclose(new_row[0, 3:], 0.0)
+
+
 def test_robust_range_ignores_a_few_huge_outliers():
     values = np.concatenate([np.linspace(1.0, 2.0, 50), [1e15]])
     low, high = robust_range(values)

@@ -8,7 +8,10 @@ from syne_tune.backend.trial_status import Trial
 from syne_tune.config_space import choice, loguniform, randint, uniform
 from syne_tune.optimizer.scheduler import SchedulerDecision
 
+import syne_dyhpo.searcher as searcher_module
 from syne_dyhpo import DyHPO
+from syne_dyhpo._surrogate import DeepKernelSurrogate
+from syne_dyhpo.acquisition import log_expected_improvement
 from tests.scheduler_driver import drive
 
 FAST = {"scratch_steps": 30, "refine_steps": 5}
@@ -74,6 +77,33 @@ def test_dyhpo_concentrates_on_good_configurations():
     x_deep = np.array([log.trials[t].config["x"] for t in deep])
     x_all = np.array([t.config["x"] for t in log.trials.values()])
     assert np.mean(np.abs(x_deep - 0.5)) < np.mean(np.abs(x_all - 0.5))
+
+
+@pytest.mark.parametrize("lookahead", ["next", "final"])
+def test_lookahead_sets_the_level_every_candidate_is_scored_at(monkeypatch, lookahead):
+    scheduler = make(lookahead=lookahead)
+    budget_column = scheduler.encoder.dim
+    scored_levels, incumbents = [], []
+    posterior = DeepKernelSurrogate.posterior
+
+    def spy_posterior(self, inputs, y, test_inputs, pending_inputs=None):
+        scored_levels.append(np.round(test_inputs[:, budget_column] * scheduler.max_t))
+        return posterior(self, inputs, y, test_inputs, pending_inputs)
+
+    def spy_log_ei(mean, std, best):
+        incumbents.append(np.asarray(best))
+        return log_expected_improvement(mean, std, best)
+
+    monkeypatch.setattr(DeepKernelSurrogate, "posterior", spy_posterior)
+    monkeypatch.setattr(searcher_module, "log_expected_improvement", spy_log_ei)
+    log = drive(scheduler, quadratic_curve, decisions=30, n_workers=1)
+    assert any(kind == "resume" for kind, _, _ in log.suggestions)
+    levels = np.concatenate(scored_levels)
+    if lookahead == "final":
+        assert np.all(levels == scheduler.max_t)
+        assert all(np.all(best == best[0]) for best in incumbents)  # the best at max_t
+    else:
+        assert set(np.unique(levels)) > {1.0}  # new configurations at 1, paused ones later
 
 
 def test_running_trials_are_never_chosen_again_with_many_workers():
@@ -206,6 +236,7 @@ def test_finite_space_is_exhausted_then_suggest_returns_none():
         ({"max_resource_attr": "budget"}, "no entry 'budget'"),
         ({"metric": ""}, "metric must be a non-empty string"),
         ({"num_new_candidates": 0}, "num_new_candidates must be >= 1"),
+        ({"lookahead": "max_t"}, "lookahead must be one of .*'max_t'"),
     ],
 )
 def test_invalid_arguments_are_rejected_with_clear_errors(kwargs, message):
