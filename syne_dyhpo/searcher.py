@@ -177,8 +177,28 @@ class DyHPOSearcher:
             if self.surrogate.fit(inputs, y, from_scratch=scratch, seed=seed):
                 self._observations_at_fit, self._range = len(y), fit_range
                 return fit_range, inputs, y
-        data_range = self._range or history.normalizer()  # the previous model's range
+        data_range = self.normalization()  # the previous model's range
         return (data_range, *history.training_data(*data_range))
+
+    def predict(self, trial_ids: list[int], level: int) -> tuple[np.ndarray, np.ndarray]:
+        """Posterior mean and std ``(k,)`` of the values of ``trial_ids`` at
+        ``level``, from their curves so far, on the normalized scale of the
+        last fit (0 at its best value, 1 at its robust worst; see
+        :meth:`normalization`). Does not refit.
+
+        :raises SurrogateUnavailableError: no model fitted yet.
+        """
+        low, high = self.normalization()
+        inputs, y = self.history.training_data(low, high)
+        levels = np.full(len(trial_ids), level)
+        rows = self.history.next_level_inputs(trial_ids, low, high, levels)
+        posterior = self.surrogate.posterior(inputs, y, rows)
+        return posterior.mean, posterior.std(np.arange(len(trial_ids)))
+
+    def normalization(self) -> tuple[float, float]:
+        """``(low, high)`` of the model's target scale: the last fit's, or the
+        current data's before any fit."""
+        return self._range or self.history.normalizer()
 
     def _log_costs(self, paused: list[int], new_X: np.ndarray) -> np.ndarray:
         """Predicted log seconds of each candidate's next level, shape ``(m,)``

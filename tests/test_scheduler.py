@@ -106,6 +106,19 @@ def test_lookahead_sets_the_level_every_candidate_is_scored_at(monkeypatch, look
         assert set(np.unique(levels)) > {1.0}  # new configurations at 1, paused ones later
 
 
+def test_predict_gives_the_posterior_of_trials_at_any_level_without_refitting():
+    scheduler = make()
+    drive(scheduler, quadratic_curve, decisions=25, n_workers=1)
+    trials = list(scheduler.history.trials)
+    model = scheduler.searcher.surrogate.model
+    mean, std = scheduler.searcher.predict(trials, scheduler.max_t)
+    assert mean.shape == std.shape == (len(trials),)
+    assert np.all(np.isfinite(mean)) and np.all(std > 0)
+    next_mean, _ = scheduler.searcher.predict(trials, 1)
+    assert not np.allclose(mean, next_mean)
+    assert scheduler.searcher.surrogate.model is model
+
+
 def test_running_trials_are_never_chosen_again_with_many_workers():
     # drive() asserts that no running trial is resumed
     log = drive(make(), quadratic_curve, decisions=60, n_workers=4, seed=3)

@@ -1,0 +1,106 @@
+"""How well DyHPO's surrogate extrapolates paused trials to ``max_t``.
+
+One simulated run of a DyHPO method on one task. Every ``--every`` decisions,
+the GP's predicted value at ``max_t`` of each paused trial (from its curve so
+far) is compared with the table's last value for that configuration, both on
+the model's normalized scale (0 at the best value seen, 1 at the robust worst;
+true values above 1 count as 1, as the model's targets do). Printed per
+quarter of the run: the mean error (predicted - true; negative: optimistic)
+over all paused trials and over the ``--top`` trials with the best predicted
+values, the ones a ``lookahead="final"`` DyHPO trains next.
+
+    python -m benchmarking.extrapolation --task lcbench/168910 --method dyhpo_final
+"""
+
+from __future__ import annotations
+
+import argparse
+
+import numpy as np
+
+from benchmarking.benchmarks import select_tasks, table_files, task_table
+from benchmarking.blackbox import TableBlackbox, config_space
+from benchmarking.methods import MethodArgs, make_scheduler
+from benchmarking.runner import simulate
+from benchmarking.tables import CurveTable
+from syne_dyhpo import DyHPO
+from syne_dyhpo._surrogate import SurrogateUnavailableError
+from syne_dyhpo.history import PAUSED
+
+
+def extrapolation_errors(
+    table: CurveTable,
+    method: str,
+    *,
+    seed: int,
+    n_workers: int,
+    budget_multiple: float,
+    every: int,
+    top: int,
+) -> np.ndarray:
+    """Rows ``(decision, mean error over all paused trials, mean error over the
+    top ones)``, shape ``(k, 3)``, for one run of ``method`` on ``table``."""
+    args = MethodArgs(config_space(table), table.metric_name, table.do_minimize, table.max_t, seed)
+    scheduler = make_scheduler(method, args)
+    if not isinstance(scheduler, DyHPO):
+        raise ValueError(f"method {method!r} is not a DyHPO variant")
+    searcher, history, blackbox = scheduler.searcher, scheduler.history, TableBlackbox(table)
+    sign = 1.0 if table.do_minimize else -1.0
+    suggest, rows = searcher.suggest, []
+
+    def suggest_and_compare():
+        choice = suggest()
+        decision = len(scheduler.decision_seconds) + 1
+        paused = [
+            t for t in history.with_status(PAUSED) if history.trials[t].last_level < table.max_t
+        ]
+        if decision % every or len(paused) < top:
+            return choice
+        try:
+            predicted, _ = searcher.predict(paused, table.max_t)
+        except SurrogateUnavailableError:
+            return choice
+        last = table.metric[[blackbox.nearest(history.trials[t].config) for t in paused], -1]
+        true = history.normalize(sign * last, *searcher.normalization())
+        error = predicted - true
+        best = np.argsort(predicted)[:top]
+        rows.append((decision, error.mean(), error[best].mean()))
+        return choice
+
+    searcher.suggest = suggest_and_compare
+    simulate(table, scheduler, n_workers=n_workers, budget=budget_multiple * table.median_full_time)
+    return np.array(rows).reshape(-1, 3)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--task", default="digits/digits_mlp")
+    parser.add_argument("--method", default="dyhpo_final", help="a DyHPO variant of METHODS")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--n-workers", type=int, default=1)
+    parser.add_argument("--budget-multiple", type=float, default=20.0)
+    parser.add_argument("--every", type=int, default=25, help="decisions between comparisons")
+    parser.add_argument("--top", type=int, default=5)
+    parser.add_argument("--data", nargs="*", help="npz files or folders")
+    args = parser.parse_args(argv)
+    name, path = next(iter(select_tasks([args.task], table_files(args.data)).items()))
+    errors = extrapolation_errors(
+        task_table(name, path),
+        args.method,
+        seed=args.seed,
+        n_workers=args.n_workers,
+        budget_multiple=args.budget_multiple,
+        every=args.every,
+        top=args.top,
+    )
+    print(f"{name}, {args.method}, seed {args.seed}: predicted - true value at max_t")
+    print(f"| quarter | comparisons | all paused trials | best {args.top} predicted |")
+    print("|---|---|---|---|")
+    for quarter, part in enumerate(np.array_split(errors, 4), start=1):
+        if len(part):
+            all_paused, best = part[:, 1].mean(), part[:, 2].mean()
+            print(f"| {quarter} | {len(part)} | {all_paused:+.3f} | {best:+.3f} |")
+
+
+if __name__ == "__main__":
+    main()
