@@ -188,6 +188,8 @@ class DyHPOSearcher:
 
         :raises SurrogateUnavailableError: no model fitted yet.
         """
+        if not trial_ids:
+            return np.zeros(0), np.zeros(0)
         low, high = self.normalization()
         inputs, y = self.history.training_data(low, high)
         levels = np.full(len(trial_ids), level)

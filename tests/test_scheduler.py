@@ -117,6 +117,7 @@ def test_predict_gives_the_posterior_of_trials_at_any_level_without_refitting():
     next_mean, _ = scheduler.searcher.predict(trials, 1)
     assert not np.allclose(mean, next_mean)
     assert scheduler.searcher.surrogate.model is model
+    assert all(len(a) == 0 for a in scheduler.searcher.predict([], scheduler.max_t))
 
 
 def test_running_trials_are_never_chosen_again_with_many_workers():
