@@ -25,7 +25,6 @@ from benchmarking.runner import simulate
 from benchmarking.tables import CurveTable
 from syne_dyhpo import DyHPO
 from syne_dyhpo._surrogate import SurrogateUnavailableError
-from syne_dyhpo.history import PAUSED
 
 
 def extrapolation_errors(
@@ -51,9 +50,7 @@ def extrapolation_errors(
     def suggest_and_compare():
         choice = suggest()
         decision = len(scheduler.decision_seconds) + 1
-        paused = [
-            t for t in history.with_status(PAUSED) if history.trials[t].last_level < table.max_t
-        ]
+        paused = history.resumable()
         if decision % every or len(paused) < top:
             return choice
         try:

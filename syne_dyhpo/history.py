@@ -50,8 +50,13 @@ class TrialRecord:
     @property
     def last_level(self) -> int:
         """Highest level observed, 0 if none."""
-        observed = np.flatnonzero(~np.isnan(self.curve))
-        return int(observed[-1]) + 1 if observed.size else 0
+        return int(last_observed(self.curve[None])[0])
+
+
+def last_observed(C: np.ndarray) -> np.ndarray:
+    """``(k,)`` highest observed level of each row of curves ``C (k, T)``, 0 if none."""
+    observed = ~np.isnan(C)
+    return np.where(observed.any(axis=1), C.shape[1] - np.argmax(observed[:, ::-1], axis=1), 0)
 
 
 def robust_range(values: np.ndarray) -> tuple[float, float]:
@@ -79,6 +84,7 @@ class LearningCurveHistory:
         self.trials: dict[int, TrialRecord] = {}
         self._arrivals: list[tuple[int, int]] = []  # (trial_id, level) in arrival order
         self._log_costs: dict[int, float] = {}  # trial_id -> log_level_cost, once measured
+        self._cost_X = np.zeros((0, 0))  # encodings of the trials in _log_costs, same order
 
     def add(self, trial_id: int, config: dict[str, Any], x: np.ndarray) -> TrialRecord:
         record = TrialRecord(
@@ -103,6 +109,8 @@ class LearningCurveHistory:
         record = self.trials[trial_id]
         if np.isnan(record.seconds[level - 1]) and seconds > 0:
             record.seconds[level - 1] = seconds
+            if trial_id not in self._log_costs:
+                self._cost_X = np.vstack([self._cost_X.reshape(-1, len(record.x)), record.x])
             self._log_costs[trial_id] = log_level_cost(record.seconds)
 
     def log_cost(self, trial_id: int) -> float:
@@ -111,13 +119,22 @@ class LearningCurveHistory:
 
     def measured_costs(self) -> tuple[np.ndarray, np.ndarray]:
         """``X (s, d)`` and log level costs ``(s,)`` of the trials with a measured time."""
-        if not self._log_costs:
-            return np.zeros((0, 0)), np.zeros(0)
-        X = np.vstack([self.trials[t].x for t in self._log_costs])
-        return X, np.fromiter(self._log_costs.values(), dtype=np.float64)
+        return self._cost_X, np.fromiter(self._log_costs.values(), dtype=np.float64)
 
     def with_status(self, *statuses: str) -> list[int]:
         return [tid for tid, rec in self.trials.items() if rec.status in statuses]
+
+    def resumable(self) -> list[int]:
+        """Paused trials below level ``T``: the ones a decision may resume."""
+        paused = self.with_status(PAUSED)
+        below = self.last_levels(paused) < self.max_t
+        return [t for t, keep in zip(paused, below, strict=True) if keep]
+
+    def last_levels(self, trial_ids: list[int]) -> np.ndarray:
+        """``(k,)`` highest observed level of each trial, 0 if none."""
+        if not trial_ids:
+            return np.zeros(0, dtype=int)
+        return last_observed(np.vstack([self.trials[t].curve for t in trial_ids]))
 
     @property
     def num_observations(self) -> int:
@@ -186,9 +203,7 @@ class LearningCurveHistory:
 
     def next_level(self, trial_ids: list[int]) -> np.ndarray:
         """``(k,)`` next level of each trial (last observed + 1, at most ``T``)."""
-        return np.array(
-            [min(self.trials[t].last_level + 1, self.max_t) for t in trial_ids], dtype=int
-        )
+        return np.minimum(self.last_levels(trial_ids) + 1, self.max_t)
 
     def next_level_inputs(
         self, trial_ids: list[int], low: float, high: float, predicted: np.ndarray | None = None
@@ -196,7 +211,8 @@ class LearningCurveHistory:
         """Inputs of ``trial_ids`` at their next level (last observed + 1), or
         predicting the levels ``predicted (k,)`` from the same curves."""
         X, C = self._matrices(trial_ids)
-        return self._pack(X, self.normalize(C, low, high), self.next_level(trial_ids), predicted)
+        levels = np.minimum(last_observed(C) + 1, self.max_t)
+        return self._pack(X, self.normalize(C, low, high), levels, predicted)
 
     def new_config_inputs(self, X: np.ndarray, predicted: np.ndarray | None = None) -> np.ndarray:
         """Inputs of unseen configurations ``X (k, d)`` at level 1, or predicting

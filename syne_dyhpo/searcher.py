@@ -26,7 +26,7 @@ from syne_dyhpo._surrogate import DeepKernelSurrogate, SurrogateUnavailableError
 from syne_dyhpo.acquisition import log_expected_improvement
 from syne_dyhpo.cost import predicted_log_costs
 from syne_dyhpo.encoding import ConfigEncoder
-from syne_dyhpo.history import PAUSED, RUNNING, LearningCurveHistory
+from syne_dyhpo.history import RUNNING, LearningCurveHistory
 
 logger = logging.getLogger(__name__)
 
@@ -117,11 +117,7 @@ class DyHPOSearcher:
             if self.encoder.key(config) not in self._started_keys:
                 return Choice(config=config)
         new_configs, new_X = self._new_candidates()
-        paused = [
-            t
-            for t in self.history.with_status(PAUSED)
-            if self.history.trials[t].last_level < self.history.max_t
-        ]
+        paused = self.history.resumable()
         if not new_configs and not paused:
             return None
         if self.history.num_observations < MIN_OBSERVATIONS_FOR_MODEL:

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from syne_dyhpo.history import LearningCurveHistory, robust_range
+from syne_dyhpo.history import PAUSED, LearningCurveHistory, robust_range
 
 
 def _history() -> LearningCurveHistory:
@@ -60,6 +60,20 @@ def test_rows_can_predict_a_later_level_from_the_same_curve():
     new_row = history.new_config_inputs(np.array([[0.5, 0.5]]), predicted=np.array([4]))
     assert new_row[0, 2] == pytest.approx(1.0)
     np.testing.assert_allclose(new_row[0, 3:], 0.0)
+
+
+def test_only_paused_trials_below_max_t_are_resumable():
+    history = _history()  # trial 0 at level 3, trial 1 at level 2 (diverged)
+    history.add(2, {"a": 3}, np.array([0.5, 0.6]))  # nothing observed yet
+    history.add(3, {"a": 4}, np.array([0.7, 0.8]))
+    for level in range(1, 5):
+        history.record(3, level, 1.0)  # reached max_t = 4, e.g. a late result
+    np.testing.assert_array_equal(history.last_levels([0, 1, 2, 3]), [3, 2, 0, 4])
+    assert history.last_levels([]).shape == (0,)
+    for trial_id in (0, 2, 3):
+        history.trials[trial_id].status = PAUSED
+    assert history.resumable() == [0, 2]  # 1 still running, 3 at max_t
+    np.testing.assert_array_equal(history.next_level([0, 2, 3]), [4, 1, 4])
 
 
 def test_robust_range_ignores_a_few_huge_outliers():
