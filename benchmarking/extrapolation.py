@@ -7,7 +7,11 @@ the model's normalized scale (0 at the best value seen, 1 at the robust worst;
 true values above 1 count as 1, as the model's targets do). Printed per
 quarter of the run: the mean error (predicted - true; negative: optimistic)
 over all paused trials and over the ``--top`` trials with the best predicted
-values, the ones a ``lookahead="final"`` DyHPO trains next.
+values, the ones a ``lookahead="final"`` DyHPO trains next; and how well the
+paused trials are ordered by their true value at ``max_t``: Spearman
+correlation of the predictions with it, against that of the trials' last
+observed values (the ordering a model that only carries the curve forward
+would give).
 
     python -m benchmarking.extrapolation --task lcbench/168910 --method dyhpo_final
 """
@@ -17,6 +21,7 @@ from __future__ import annotations
 import argparse
 
 import numpy as np
+from scipy.stats import spearmanr
 
 from benchmarking.benchmarks import select_tasks, table_files, task_table
 from benchmarking.blackbox import TableBlackbox, config_space
@@ -38,7 +43,9 @@ def extrapolation_errors(
     top: int,
 ) -> np.ndarray:
     """Rows ``(decision, mean error over all paused trials, mean error over the
-    top ones)``, shape ``(k, 3)``, for one run of ``method`` on ``table``."""
+    top ones, Spearman correlation with the true values of the predictions, and
+    of the last observed values)``, shape ``(k, 5)``, for one run of ``method``
+    on ``table`` (a correlation is ``nan`` where either side is constant)."""
     args = MethodArgs(config_space(table), table.metric_name, table.do_minimize, table.max_t, seed)
     scheduler = make_scheduler(method, args)
     if not isinstance(scheduler, DyHPO):
@@ -61,12 +68,22 @@ def extrapolation_errors(
         true = history.normalize(sign * last, *searcher.normalization())
         error = predicted - true
         best = np.argsort(predicted)[:top]
-        rows.append((decision, error.mean(), error[best].mean()))
+        curves = [history.trials[t].curve for t in paused]
+        last_seen = [curve[~np.isnan(curve)][-1] for curve in curves]
+        rows.append(
+            (
+                decision,
+                error.mean(),
+                error[best].mean(),
+                spearmanr(predicted, true)[0],
+                spearmanr(last_seen, true)[0],
+            )
+        )
         return choice
 
     searcher.suggest = suggest_and_compare
     simulate(table, scheduler, n_workers=n_workers, budget=budget_multiple * table.median_full_time)
-    return np.array(rows).reshape(-1, 3)
+    return np.array(rows).reshape(-1, 5)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -91,12 +108,19 @@ def main(argv: list[str] | None = None) -> None:
         top=args.top,
     )
     print(f"{name}, {args.method}, seed {args.seed}: predicted - true value at max_t")
-    print(f"| quarter | comparisons | all paused trials | best {args.top} predicted |")
-    print("|---|---|---|---|")
+    print(
+        f"| quarter | comparisons | error, all paused trials | error, best {args.top} predicted "
+        "| rank correlation, predicted | rank correlation, last observed |"
+    )
+    print("|---|---|---|---|---|---|")
     for quarter, part in enumerate(np.array_split(errors, 4), start=1):
         if len(part):
             all_paused, best = part[:, 1].mean(), part[:, 2].mean()
-            print(f"| {quarter} | {len(part)} | {all_paused:+.3f} | {best:+.3f} |")
+            rho_predicted, rho_last = np.nanmean(part[:, 3]), np.nanmean(part[:, 4])
+            print(
+                f"| {quarter} | {len(part)} | {all_paused:+.3f} | {best:+.3f} "
+                f"| {rho_predicted:.2f} | {rho_last:.2f} |"
+            )
 
 
 if __name__ == "__main__":

@@ -49,7 +49,9 @@ def test_extrapolation_errors_are_finite_and_need_a_dyhpo_method():
     errors = extrapolation_errors(
         table, "dyhpo_final", seed=0, n_workers=1, budget_multiple=10, every=5, top=3
     )
-    assert errors.shape[1] == 3 and len(errors) >= 2
-    assert np.all(np.isfinite(errors)) and np.all(np.diff(errors[:, 0]) > 0)
+    assert errors.shape[1] == 5 and len(errors) >= 2
+    assert np.all(np.isfinite(errors[:, :3])) and np.all(np.diff(errors[:, 0]) > 0)
+    correlations = errors[:, 3:][~np.isnan(errors[:, 3:])]
+    assert correlations.size and np.all(np.abs(correlations) <= 1.0)
     with pytest.raises(ValueError, match="'asha' is not a DyHPO variant"):
         extrapolation_errors(table, "asha", seed=0, n_workers=1, budget_multiple=1, every=5, top=3)
