@@ -110,9 +110,12 @@ def test_dyhpo_tunes_the_digits_mlp_through_slurm_jobs(tmp_path):
     for trial_id, epochs in by_trial.items():
         # the scheduler saw levels 1..k once each, in order ...
         assert epochs == list(range(1, len(epochs) + 1)), (trial_id, epochs)
-        # ... each level from its own job, which trained only that epoch (checkpoints)
+        # ... each level from its own job, which trained only that epoch (checkpoints);
+        # a job still going when the tuning ended may have printed an epoch never read
         trial_dir = tmp_path / str(trial_id)
-        assert printed_epochs(trial_dir) == epochs, trial_id
+        printed = printed_epochs(trial_dir)
+        assert printed[: len(epochs)] == epochs, (trial_id, printed)
+        assert printed == list(range(1, len(printed) + 1)), (trial_id, printed)
         # one job per start or resume; the last may have been stopped before it reported
         assert len(backend._jobs[trial_id]) == 1 + collector.resumed.count(trial_id)
         assert all(job.cancelled for job in backend._jobs[trial_id][:-1])  # paused by scancel
