@@ -47,8 +47,8 @@ def test_curve_stats_prints_one_row_per_task(capsys):
 def test_extrapolation_errors_are_finite_and_need_a_dyhpo_method():
     table = task_table("digits/digits_mlp", DIGITS_TABLE)
     errors = extrapolation_errors(
-        table, "dyhpo_final", seed=0, n_workers=1, budget_multiple=10, every=5, top=3
-    )
+        table, "dyhpo_final", seed=0, n_workers=1, budget_multiple=20, every=2, top=3
+    )  # about 17 comparisons; the scheduler's CPU time shortens the run on a busy machine
     assert errors.shape[1] == 5 and len(errors) >= 2
     assert np.all(np.isfinite(errors[:, :3])) and np.all(np.diff(errors[:, 0]) > 0)
     correlations = errors[:, 3:][~np.isnan(errors[:, 3:])]
