@@ -50,6 +50,21 @@ def own_cluster_running() -> bool:
     return subprocess.run(status, capture_output=True, timeout=COMMAND_TIMEOUT).returncode == 0
 
 
+def bring_node_back(node: str) -> None:
+    """Resume ``node`` after a test set it down, and wait until it is idle.
+
+    With ``ReturnToService=2`` the node may come back by itself between
+    ``sinfo`` and ``scontrol``, which then refuses to resume it: that is fine.
+    """
+    if any("down" in state for state in node_states()):
+        try:
+            slurm("scontrol", "update", f"nodename={node}", "state=resume")
+        except RuntimeError:
+            if any("down" in state for state in node_states()):
+                raise
+    wait_until_node_idle()
+
+
 def wait_until_node_idle() -> None:
     deadline = time.monotonic() + NODE_READY_TIMEOUT
     while not all(state.startswith("idle") for state in node_states()):

@@ -15,7 +15,7 @@ from syne_dyhpo.backends import _slurm_commands
 from syne_dyhpo.backends._slurm_commands import SlurmSubmissionError
 from syne_dyhpo.backends.slurm import SlurmBackend
 from tests.backends.backend_driver import Driver
-from tests.backends.slurm_cluster import slurm, slurm_cluster, wait_until_node_idle  # noqa: F401
+from tests.backends.slurm_cluster import bring_node_back, slurm, slurm_cluster  # noqa: F401
 
 pytestmark = pytest.mark.usefixtures("slurm_cluster")
 
@@ -156,9 +156,7 @@ def test_job_killed_by_the_cluster_fails_its_trial_and_the_run_goes_on(backend):
         statuses = driver.wait(lambda s: s[0] != Status.in_progress, "kill not seen")
         assert ended_queue_state(job_ids(backend, 0)[0]) == "NODE_FAIL"
     finally:
-        if "down" in slurm("sinfo", "--noheader", "--format=%T"):
-            slurm("scontrol", "update", f"nodename={node}", "state=resume")
-        wait_until_node_idle()
+        bring_node_back(node)
     assert statuses == {0: Status.failed, 1: Status.paused}
     assert driver.poll() == {0: Status.failed, 1: Status.paused}
     # the run goes on: the paused trial resumes and a new one runs
