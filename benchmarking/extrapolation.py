@@ -68,8 +68,9 @@ def extrapolation_errors(
         true = history.normalize(sign * last, *searcher.normalization())
         error = predicted - true
         best = np.argsort(predicted)[:top]
-        curves = [history.trials[t].curve for t in paused]
-        last_seen = [curve[~np.isnan(curve)][-1] for curve in curves]
+        curves = np.vstack([history.trials[t].curve for t in paused])
+        levels = history.last_levels(paused)  # 0: paused before its first result
+        last_seen = np.where(levels > 0, curves[np.arange(len(paused)), levels - 1], np.nan)
         rows.append(
             (
                 decision,
