@@ -82,8 +82,10 @@ METHODS: dict[str, Callable[[MethodArgs], TrialScheduler]] = {
     "dyhpo_no_cost_no_floor": lambda a: _dyhpo(
         a, cost_aware=False, surrogate_kwargs={"noise_floor": 1e-4}
     ),
-    # Variant: candidates scored by their predicted value at max_t.
+    # Variants: candidates scored by their predicted value at max_t, or by the
+    # best improvement per level trained over several horizons.
     "dyhpo_final": lambda a: _dyhpo(a, lookahead="final"),
+    "dyhpo_rate": lambda a: _dyhpo(a, lookahead="rate"),
 }
 
 

@@ -75,8 +75,11 @@ class DyHPO(TrialScheduler):
         its curve so far, over the best value seen at ``max_t`` (Kadra et al.
         2023); it trains fewer configurations further, which pays where the
         first levels rank configurations differently from the last and costs
-        where good configurations are rare and visible early (see the
-        benchmarks in the README).
+        where good configurations are rare and visible early. ``"rate"``: the
+        best expected improvement per level trained over horizons from the
+        next level to ``max_t``, each against the best value seen at that
+        horizon (see :mod:`syne_dyhpo.searcher` and the benchmarks in the
+        README).
     :param surrogate_kwargs: options of the deep-kernel GP
         (:class:`~syne_dyhpo._surrogate.DeepKernelSurrogate`).
     """

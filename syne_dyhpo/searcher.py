@@ -7,7 +7,13 @@ of its next level if cost-aware (:mod:`syne_dyhpo.cost`). The improvement is
 that of the value at the next level over the best value seen there, as
 published, or with ``lookahead="final"`` that of the value at ``max_t``,
 predicted from the curve so far, over the best value seen at ``max_t``
-(Kadra et al. 2023, "Scaling Laws for Hyperparameter Optimization"). Running
+(Kadra et al. 2023, "Scaling Laws for Hyperparameter Optimization"). With
+``lookahead="rate"`` a candidate is scored at several horizons, from its next
+level to ``max_t``, each against the best value seen at that horizon, and
+keeps its best expected improvement per level it would have to train to get
+there: a slow starter is worth a level if its predicted gain further out
+pays for the levels in between, while a horizon costs nothing over
+``"next"`` where the model predicts no such gain. Running
 trials are never candidates; their pending level enters the posterior as a
 fantasy observation at the posterior mean ("kriging believer", Ginsbourger
 et al. 2010), so parallel workers are not sent to the same region.
@@ -39,8 +45,11 @@ MIN_OBSERVATIONS_FOR_MODEL = 2
 POOL_REFRESH = 8
 # Candidates whose exact EI is computed at once (see DyHPOSearcher._scores).
 SCORE_CHUNK = 32
-#: Levels a candidate's improvement can be measured at: its next one, or ``max_t``.
-LOOKAHEADS = ("next", "final")
+#: Levels a candidate's improvement is measured at (see the module docstring).
+LOOKAHEADS = ("next", "final", "rate")
+#: Horizons of ``lookahead="rate"``: fractions of the way from a candidate's
+#: next level to ``max_t``, spaced geometrically (0 is the next level).
+RATE_HORIZONS = np.array([0.0, 0.125, 0.25, 0.5, 1.0])
 
 
 @dataclass(frozen=True)
@@ -206,10 +215,24 @@ class DyHPOSearcher:
         paused_costs = np.array([self.history.log_cost(t) for t in paused])
         return predicted_log_costs(paused_costs, *self.history.measured_costs(), new_X)
 
+    def _horizons(self, levels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Levels ``(h, m)`` each candidate is scored at, given its next levels
+        ``levels (m,)``, and the log of the levels it trains to reach each."""
+        max_t = self.history.max_t
+        if self.lookahead == "next":
+            horizons = levels[None, :]
+        elif self.lookahead == "final":
+            return np.full((1, len(levels)), max_t), np.zeros((1, len(levels)))
+        else:
+            span = RATE_HORIZONS[:, None] * (max_t - levels)[None, :]
+            horizons = levels[None, :] + np.rint(span).astype(int)
+        return horizons, np.log(horizons - levels[None, :] + 1.0)
+
     def _scores(self, paused: list[int], new_X: np.ndarray) -> np.ndarray:
-        """Log-EI at the scored level (minus the log cost if cost-aware) of
-        ``paused`` trials then new configurations ``new_X (k, d)``, shape
-        ``(m,)``; ``-inf`` for candidates that provably cannot win.
+        """Log-EI at the scored levels (see :meth:`_horizons`; per level trained
+        to reach them, and per second if cost-aware) of ``paused`` trials then
+        new configurations ``new_X (k, d)``, shape ``(m,)``; ``-inf`` for
+        candidates that provably cannot win.
 
         EI grows with the posterior std, which is bounded cheaply (see
         :meth:`~syne_dyhpo._surrogate.posterior.BelieverPosterior.variance_bound`):
@@ -222,21 +245,28 @@ class DyHPOSearcher:
         running = history.with_status(RUNNING)
         pending = history.next_level_inputs(running, low, high) if running else None
         levels = np.concatenate([history.next_level(paused), np.ones(len(new_X), dtype=int)])
-        scored = levels if self.lookahead == "next" else np.full(len(levels), history.max_t)
-        n_paused = len(paused)
-        parts = [history.next_level_inputs(paused, low, high, scored[:n_paused])] if paused else []
-        if len(new_X):
-            parts.append(history.new_config_inputs(new_X, scored[n_paused:]))
+        horizons, log_levels = self._horizons(levels)
+        n_paused, m = len(paused), len(levels)
+        parts = []
+        for scored in horizons:  # rows ordered horizon by horizon: row h * m + i
+            if paused:
+                parts.append(history.next_level_inputs(paused, low, high, scored[:n_paused]))
+            if len(new_X):
+                parts.append(history.new_config_inputs(new_X, scored[n_paused:]))
         posterior = self.surrogate.posterior(inputs, y, np.vstack(parts), pending)
-        best = history.best_per_level(low, high)[scored - 1]
-        mean, log_cost = posterior.mean, self._log_costs(paused, new_X)
-        upper = log_expected_improvement(mean, posterior.std_bound, best) - log_cost
+        best = history.best_per_level(low, high)[horizons.ravel() - 1]
+        mean, log_levels = posterior.mean, log_levels.ravel()
+        log_cost = self._log_costs(paused, new_X)
+        row_upper = log_expected_improvement(mean, posterior.std_bound, best) - log_levels
+        upper = row_upper.reshape(-1, m).max(axis=0) - log_cost
         order = np.argsort(-upper, kind="stable")
-        scores = np.full(len(mean), -np.inf)
-        for start in range(0, len(order), SCORE_CHUNK):
+        scores = np.full(m, -np.inf)
+        for start in range(0, m, SCORE_CHUNK):
             chunk = order[start : start + SCORE_CHUNK]
             if upper[chunk[0]] <= scores.max():
                 break
-            log_ei = log_expected_improvement(mean[chunk], posterior.std(chunk), best[chunk])
-            scores[chunk] = log_ei - log_cost[chunk]
+            rows = (np.arange(len(horizons))[:, None] * m + chunk[None, :]).ravel()
+            log_ei = log_expected_improvement(mean[rows], posterior.std(rows), best[rows])
+            per_level = (log_ei - log_levels[rows]).reshape(-1, len(chunk))
+            scores[chunk] = per_level.max(axis=0) - log_cost[chunk]
         return scores

@@ -79,7 +79,7 @@ def test_dyhpo_concentrates_on_good_configurations():
     assert np.mean(np.abs(x_deep - 0.5)) < np.mean(np.abs(x_all - 0.5))
 
 
-@pytest.mark.parametrize("lookahead", ["next", "final"])
+@pytest.mark.parametrize("lookahead", ["next", "final", "rate"])
 def test_lookahead_sets_the_level_every_candidate_is_scored_at(monkeypatch, lookahead):
     scheduler = make(lookahead=lookahead)
     budget_column = scheduler.encoder.dim
@@ -102,8 +102,26 @@ def test_lookahead_sets_the_level_every_candidate_is_scored_at(monkeypatch, look
     if lookahead == "final":
         assert np.all(levels == scheduler.max_t)
         assert all(np.all(best == best[0]) for best in incumbents)  # the best at max_t
+    elif lookahead == "rate":  # every candidate also at max_t and in between
+        assert set(np.unique(levels)) == set(range(1, scheduler.max_t + 1))
     else:
         assert set(np.unique(levels)) > {1.0}  # new configurations at 1, paused ones later
+
+
+def test_rate_keeps_the_best_improvement_per_level_over_its_horizons(monkeypatch):
+    scheduler = make(lookahead="rate")
+    drive(scheduler, quadratic_curve, decisions=30, n_workers=1)
+    searcher = scheduler.searcher
+    paused, (_, new_X) = scheduler.history.resumable(), searcher._new_candidates()
+    assert paused
+    pruned = searcher._scores(paused, new_X)  # refits if due; later calls see one model
+    monkeypatch.setattr(searcher_module, "SCORE_CHUNK", 10**6)  # exact for all candidates
+    exact = searcher._scores(paused, new_X)
+    assert np.all(np.isfinite(exact)) and np.argmax(pruned) == np.argmax(exact)
+    np.testing.assert_allclose(pruned[np.isfinite(pruned)], exact[np.isfinite(pruned)])
+    searcher.lookahead = "next"  # the first horizon alone, with nothing to divide by
+    next_only = searcher._scores(paused, new_X)
+    assert np.all(exact >= next_only - 1e-12) and np.any(exact > next_only + 1e-6)
 
 
 def test_predict_gives_the_posterior_of_trials_at_any_level_without_refitting():
