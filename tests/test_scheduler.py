@@ -111,17 +111,26 @@ def test_lookahead_sets_the_level_every_candidate_is_scored_at(monkeypatch, look
 def test_rate_keeps_the_best_improvement_per_level_over_its_horizons(monkeypatch):
     scheduler = make(lookahead="rate")
     drive(scheduler, quadratic_curve, decisions=30, n_workers=1)
-    searcher = scheduler.searcher
-    paused, (_, new_X) = scheduler.history.resumable(), searcher._new_candidates()
+    searcher, history = scheduler.searcher, scheduler.history
+    paused, (_, new_X) = history.resumable(), searcher._new_candidates()
     assert paused
     pruned = searcher._scores(paused, new_X)  # refits if due; later calls see one model
     monkeypatch.setattr(searcher_module, "SCORE_CHUNK", 10**6)  # exact for all candidates
     exact = searcher._scores(paused, new_X)
     assert np.all(np.isfinite(exact)) and np.argmax(pruned) == np.argmax(exact)
     np.testing.assert_allclose(pruned[np.isfinite(pruned)], exact[np.isfinite(pruned)])
-    searcher.lookahead = "next"  # the first horizon alone, with nothing to divide by
-    next_only = searcher._scores(paused, new_X)
-    assert np.all(exact >= next_only - 1e-12) and np.any(exact > next_only + 1e-6)
+    # with the next level and max_t as its only horizons, "rate" is the better of
+    # "next" and "final", the latter divided by the levels trained to reach max_t
+    monkeypatch.setattr(searcher_module, "RATE_HORIZONS", np.array([0.0, 1.0]))
+    two_horizons = searcher._scores(paused, new_X)
+    alone = {}
+    for lookahead in ("next", "final"):
+        searcher.lookahead = lookahead
+        alone[lookahead] = searcher._scores(paused, new_X)
+    levels = np.concatenate([history.next_level(paused), np.ones(len(new_X))])
+    per_level_final = alone["final"] - np.log(scheduler.max_t - levels + 1)
+    np.testing.assert_allclose(two_horizons, np.maximum(alone["next"], per_level_final))
+    assert np.any(exact > alone["next"] + 1e-6)  # some later horizon pays for its levels
 
 
 def test_predict_gives_the_posterior_of_trials_at_any_level_without_refitting():
