@@ -5,7 +5,7 @@ synthetic learning curves ``loss(l) = a + b * l^-c`` whose parameters depend
 smoothly on a 6-dimensional configuration, and prints the wall-clock seconds of
 each ``suggest()`` call (median / p95 / max) in bins of observations.
 
-    python -m benchmarking.overhead --observations 1000 --max-t 50
+    python -m benchmarking.overhead --observations 1000 --max-t 50 --lookahead rate
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from syne_tune.config_space import choice, loguniform, randint, uniform
 from syne_tune.optimizer.scheduler import SchedulerDecision
 
 from syne_dyhpo import DyHPO
+from syne_dyhpo.searcher import LOOKAHEADS
 
 CONFIG_SPACE = {
     "learning_rate": loguniform(1e-4, 1.0),
@@ -39,13 +40,16 @@ def synthetic_loss(config: dict, level: int) -> float:
     return float(asymptote + 2.0 * level ** (-speed))
 
 
-def run(observations: int, max_t: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+def run(
+    observations: int, max_t: int, seed: int, lookahead: str = "next"
+) -> tuple[np.ndarray, np.ndarray]:
     """Returns decision seconds ``(k,)`` and observations before each decision ``(k,)``."""
     scheduler = DyHPO(
         {**CONFIG_SPACE, "epochs": max_t},
         metric="loss",
         max_resource_attr="epochs",
         random_seed=seed,
+        lookahead=lookahead,
     )
     trials: dict[int, Trial] = {}
     seen, seconds, n_obs = [], [], 0
@@ -78,11 +82,15 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--max-t", type=int, default=50)
     parser.add_argument("--bin", type=int, default=100, help="observations per row")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--lookahead", choices=LOOKAHEADS, default="next")
     args = parser.parse_args(argv)
     start = time.perf_counter()
-    seconds, seen = run(args.observations, args.max_t, args.seed)
+    seconds, seen = run(args.observations, args.max_t, args.seed, args.lookahead)
     total = time.perf_counter() - start
-    print(f"DyHPO decision time, {len(seconds)} decisions, max_t={args.max_t}")
+    print(
+        f"DyHPO decision time, {len(seconds)} decisions, max_t={args.max_t}, "
+        f"lookahead={args.lookahead}"
+    )
     print("| observations | decisions | median ms | p95 ms | max ms |")
     print("|---|---|---|---|---|")
     for low in range(0, args.observations, args.bin):

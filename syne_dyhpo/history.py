@@ -158,17 +158,14 @@ class LearningCurveHistory:
         with np.errstate(invalid="ignore"):
             return np.minimum((C - low) / (high - low), 1.0)
 
-    def _pack(
-        self, X: np.ndarray, N: np.ndarray, levels: np.ndarray, predicted: np.ndarray | None = None
-    ) -> np.ndarray:
-        """Rows ``[x | p / T | curve before l | mask]`` for levels ``l`` ``(n,)``.
+    def _pack(self, X: np.ndarray, N: np.ndarray, levels: np.ndarray) -> np.ndarray:
+        """Rows ``[x | l / T | curve before l | mask]`` for levels ``l`` ``(n,)``
+        (:meth:`predicting` moves the budget column to a later level).
 
         :param X: ``(n, d)`` encoded configurations.
         :param N: ``(n, T)`` normalized curves (``nan`` unobserved).
         :param levels: ``(n,)`` level of each row, ``1 ... T``: the curve is
             seen up to ``l - 1``.
-        :param predicted: ``(n,)`` level ``p`` whose value the row predicts,
-            ``levels`` if not given; a later one for a lookahead past the next.
         """
         L = self.curve_length
         observed = ~np.isnan(N)
@@ -177,11 +174,10 @@ class LearningCurveHistory:
             pad = ((0, 0), (0, L - N.shape[1]))
             values, observed = np.pad(values, pad), np.pad(observed, pad)
         before = np.arange(L)[None, :] < (levels[:, None] - 1)
-        predicted = levels if predicted is None else predicted
         return np.hstack(
             [
                 X,
-                (predicted / self.max_t)[:, None],
+                (levels / self.max_t)[:, None],
                 values[:, :L] * before,
                 (observed[:, :L] & before).astype(np.float64),
             ]
@@ -205,20 +201,26 @@ class LearningCurveHistory:
         """``(k,)`` next level of each trial (last observed + 1, at most ``T``)."""
         return np.minimum(self.last_levels(trial_ids) + 1, self.max_t)
 
-    def next_level_inputs(
-        self, trial_ids: list[int], low: float, high: float, predicted: np.ndarray | None = None
-    ) -> np.ndarray:
-        """Inputs of ``trial_ids`` at their next level (last observed + 1), or
-        predicting the levels ``predicted (k,)`` from the same curves."""
+    def next_level_inputs(self, trial_ids: list[int], low: float, high: float) -> np.ndarray:
+        """Inputs ``(k, p)`` of ``trial_ids`` at their next level (last observed + 1)."""
         X, C = self._matrices(trial_ids)
         levels = np.minimum(last_observed(C) + 1, self.max_t)
-        return self._pack(X, self.normalize(C, low, high), levels, predicted)
+        return self._pack(X, self.normalize(C, low, high), levels)
 
-    def new_config_inputs(self, X: np.ndarray, predicted: np.ndarray | None = None) -> np.ndarray:
-        """Inputs of unseen configurations ``X (k, d)`` at level 1, or predicting
-        the levels ``predicted (k,)``."""
+    def predicting(self, rows: np.ndarray, predicted: np.ndarray) -> np.ndarray:
+        """``rows (n, p)`` of :meth:`next_level_inputs` or :meth:`new_config_inputs`
+        once per row of ``predicted (h, n)``, predicting those levels from the same
+        curves: shape ``(h * n, p)``, row ``j * n + i`` is row ``i`` at
+        ``predicted[j, i]``."""
+        budget_column = rows.shape[1] - 2 * self.curve_length - 1
+        stacked = np.tile(rows, (len(predicted), 1))
+        stacked[:, budget_column] = predicted.ravel() / self.max_t
+        return stacked
+
+    def new_config_inputs(self, X: np.ndarray) -> np.ndarray:
+        """Inputs ``(k, p)`` of unseen configurations ``X (k, d)`` at level 1."""
         N = np.full((len(X), self.max_t), np.nan)
-        return self._pack(X, N, np.ones(len(X), dtype=int), predicted)
+        return self._pack(X, N, np.ones(len(X), dtype=int))
 
     def best_per_level(self, low: float, high: float) -> np.ndarray:
         """``(T,)`` best normalized value at each level; the overall best where

@@ -198,7 +198,9 @@ class DyHPOSearcher:
         low, high = self.normalization()
         inputs, y = self.history.training_data(low, high)
         levels = np.full(len(trial_ids), level)
-        rows = self.history.next_level_inputs(trial_ids, low, high, levels)
+        rows = self.history.predicting(
+            self.history.next_level_inputs(trial_ids, low, high), levels[None, :]
+        )
         posterior = self.surrogate.posterior(inputs, y, rows)
         return posterior.mean, posterior.std(np.arange(len(trial_ids)))
 
@@ -246,14 +248,12 @@ class DyHPOSearcher:
         pending = history.next_level_inputs(running, low, high) if running else None
         levels = np.concatenate([history.next_level(paused), np.ones(len(new_X), dtype=int)])
         horizons, log_levels = self._horizons(levels)
-        n_paused, m = len(paused), len(levels)
-        parts = []
-        for scored in horizons:  # rows ordered horizon by horizon: row h * m + i
-            if paused:
-                parts.append(history.next_level_inputs(paused, low, high, scored[:n_paused]))
-            if len(new_X):
-                parts.append(history.new_config_inputs(new_X, scored[n_paused:]))
-        posterior = self.surrogate.posterior(inputs, y, np.vstack(parts), pending)
+        m = len(levels)
+        parts = [history.next_level_inputs(paused, low, high)] if paused else []
+        if len(new_X):
+            parts.append(history.new_config_inputs(new_X))
+        candidates = history.predicting(np.vstack(parts), horizons)  # row h * m + i
+        posterior = self.surrogate.posterior(inputs, y, candidates, pending)
         best = history.best_per_level(low, high)[horizons.ravel() - 1]
         mean, log_levels = posterior.mean, log_levels.ravel()
         log_cost = self._log_costs(paused, new_X)

@@ -50,16 +50,18 @@ def test_new_config_rows_are_at_level_one_with_an_empty_curve():
     np.testing.assert_allclose(rows[0, 3:], 0.0)
 
 
-def test_rows_can_predict_a_later_level_from_the_same_curve():
+def test_rows_can_predict_later_levels_from_the_same_curve():
     history = _history()
     low, high = history.normalizer()
     next_row = history.next_level_inputs([1], low, high)  # trial 1 saw levels 1, 2
-    final_row = history.next_level_inputs([1], low, high, predicted=np.array([4]))
-    assert next_row[0, 2] == pytest.approx(3 / 4) and final_row[0, 2] == pytest.approx(1.0)
-    np.testing.assert_array_equal(np.delete(final_row, 2, axis=1), np.delete(next_row, 2, axis=1))
-    new_row = history.new_config_inputs(np.array([[0.5, 0.5]]), predicted=np.array([4]))
-    assert new_row[0, 2] == pytest.approx(1.0)
-    np.testing.assert_allclose(new_row[0, 3:], 0.0)
+    new_row = history.new_config_inputs(np.array([[0.5, 0.5]]))
+    rows = np.vstack([next_row, new_row])
+    moved = history.predicting(rows, np.array([[3, 1], [4, 2], [4, 4]]))
+    assert moved.shape == (6, rows.shape[1])
+    np.testing.assert_allclose(moved[:, 2], [3 / 4, 1 / 4, 1.0, 2 / 4, 1.0, 1.0])
+    for j in range(3):  # only the budget column moves
+        block = moved[2 * j : 2 * j + 2]
+        np.testing.assert_array_equal(np.delete(block, 2, axis=1), np.delete(rows, 2, axis=1))
 
 
 def test_only_paused_trials_below_max_t_are_resumable():
