@@ -54,7 +54,7 @@ def test_fitted_noise_never_drops_below_the_floor(noise_floor):
     assert surrogate.fit(inputs, y, from_scratch=True, seed=0)
     for _ in range(5):  # warm-started refits keep walking downhill
         assert surrogate.fit(inputs, y, from_scratch=False, seed=0)
-    noise = float(surrogate.model.likelihood.noise)
+    noise = surrogate.model.likelihood.noise.item()
     assert noise_floor <= noise < 1.2 * noise_floor
 
 
