@@ -5,7 +5,7 @@ synthetic learning curves ``loss(l) = a + b * l^-c`` whose parameters depend
 smoothly on a 6-dimensional configuration, and prints the wall-clock seconds of
 each ``suggest()`` call (median / p95 / max) in bins of observations.
 
-    python -m benchmarking.overhead --observations 1000 --max-t 50 --lookahead rate
+    python -m benchmarking.overhead --observations 1000 --max-t 50 --lookahead next
 """
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ def synthetic_loss(config: dict, level: int) -> float:
 
 
 def run(
-    observations: int, max_t: int, seed: int, lookahead: str = "next"
+    observations: int, max_t: int, seed: int, lookahead: str = "rate"
 ) -> tuple[np.ndarray, np.ndarray]:
     """Returns decision seconds ``(k,)`` and observations before each decision ``(k,)``."""
     scheduler = DyHPO(
@@ -82,7 +82,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--max-t", type=int, default=50)
     parser.add_argument("--bin", type=int, default=100, help="observations per row")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--lookahead", choices=LOOKAHEADS, default="next")
+    parser.add_argument("--lookahead", choices=LOOKAHEADS, default="rate")
     args = parser.parse_args(argv)
     start = time.perf_counter()
     seconds, seen = run(args.observations, args.max_t, args.seed, args.lookahead)

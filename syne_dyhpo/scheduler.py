@@ -69,17 +69,15 @@ class DyHPO(TrialScheduler):
         On real backends the measured times vary from run to run, and so may
         the decisions of one seed; ``False`` makes them depend on the seed and
         the results alone.
-    :param lookahead: ``"next"``: a candidate's expected improvement is that of
-        its next level's value over the best value seen at that level, as
-        published. ``"final"``: that of its value at ``max_t``, predicted from
-        its curve so far, over the best value seen at ``max_t`` (Kadra et al.
-        2023); it trains fewer configurations further, which pays where the
-        first levels rank configurations differently from the last and costs
-        where good configurations are rare and visible early. ``"rate"``: the
-        best expected improvement per level trained over horizons from the
-        next level to ``max_t``, each against the best value seen at that
-        horizon (see :mod:`syne_dyhpo.searcher` and the benchmarks in the
-        README).
+    :param lookahead: ``"rate"``: a candidate is scored at horizons from its
+        next level to ``max_t``, each by the expected improvement of its value
+        there over the best value seen there, and keeps the best of these per
+        level it would train to get there (see :mod:`syne_dyhpo.searcher` and
+        the benchmarks in the README). ``"next"``: the next level only, as
+        published. ``"final"``: ``max_t`` only, predicted from the curve so far
+        (Kadra et al. 2023); it trains fewer configurations further, which pays
+        where the first levels rank configurations differently from the last
+        and costs where good configurations are rare and visible early.
     :param surrogate_kwargs: options of the deep-kernel GP
         (:class:`~syne_dyhpo._surrogate.DeepKernelSurrogate`).
     """
@@ -98,7 +96,7 @@ class DyHPO(TrialScheduler):
         num_new_candidates: int = 256,
         refit_fraction: float = 0.1,
         cost_aware: bool = True,
-        lookahead: str = "next",
+        lookahead: str = "rate",
         surrogate_kwargs: dict[str, Any] | None = None,
     ):
         super().__init__(random_seed=random_seed)

@@ -3,17 +3,16 @@
 Every paused trial is a candidate at its next level, every configuration of a
 fresh random sample at level 1; the candidate with the largest multi-fidelity
 expected improvement wins (Wistuba, Kadra, Grabocka 2022, Alg. 1), per second
-of its next level if cost-aware (:mod:`syne_dyhpo.cost`). The improvement is
-that of the value at the next level over the best value seen there, as
-published, or with ``lookahead="final"`` that of the value at ``max_t``,
-predicted from the curve so far, over the best value seen at ``max_t``
-(Kadra et al. 2023, "Scaling Laws for Hyperparameter Optimization"). With
-``lookahead="rate"`` a candidate is scored at several horizons, from its next
-level to ``max_t``, each against the best value seen at that horizon, and
-keeps its best expected improvement per level it would have to train to get
-there: a slow starter is worth a level if its predicted gain further out
-pays for the levels in between, while a horizon costs nothing over
-``"next"`` where the model predicts no such gain. Running
+of its next level if cost-aware (:mod:`syne_dyhpo.cost`). By default
+(``lookahead="rate"``) a candidate is scored at several horizons, from its next
+level to ``max_t``, each by the improvement of its value there over the best
+value seen there, and keeps its best expected improvement per level it would
+have to train to get there: a slow starter is worth a level if its predicted
+gain further out pays for the levels in between, while the horizons change
+nothing where the model predicts no such gain. ``lookahead="next"`` scores the
+next level only, as published; ``lookahead="final"`` the value at ``max_t``,
+predicted from the curve so far, over the best value seen at ``max_t`` (Kadra
+et al. 2023, "Scaling Laws for Hyperparameter Optimization"). Running
 trials are never candidates; their pending level enters the posterior as a
 fantasy observation at the posterior mean ("kriging believer", Ginsbourger
 et al. 2010), so parallel workers are not sent to the same region.
@@ -90,7 +89,7 @@ class DyHPOSearcher:
         points_to_evaluate: list[Mapping[str, Any]] | None = None,
         refit_fraction: float = 0.1,
         cost_aware: bool = True,
-        lookahead: str = "next",
+        lookahead: str = "rate",
         surrogate_kwargs: Mapping[str, Any] | None = None,
     ):
         if lookahead not in LOOKAHEADS:
