@@ -40,17 +40,22 @@ def _specs(args: argparse.Namespace) -> list[RunSpec]:
     for method in args.methods:
         if method not in METHODS:
             raise SystemExit(f"unknown method {method!r}; registered: {sorted(METHODS)}")
+    if not 0 <= args.first_seed < args.seeds:
+        raise SystemExit(
+            f"--first-seed {args.first_seed} selects no seed of 0 … {args.seeds - 1}; "
+            f"expected 0 <= --first-seed < --seeds"
+        )
     tasks = select_tasks(args.tasks, table_files(args.data))
     return [
         RunSpec(method, task, str(path), seed, n_workers, args.budget_multiple, args.clock)
         for n_workers in args.n_workers
         for task, path in tasks.items()
-        for seed in range(args.seeds)
+        for seed in range(args.first_seed, args.seeds)
         for method in args.methods
     ]
 
 
-def main(argv: list[str] | None = None) -> None:
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m benchmarking", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="run a campaign, then report")
@@ -67,6 +72,12 @@ def main(argv: list[str] | None = None) -> None:
         help="task names (lcbench/3945) or table names (lcbench)",
     )
     run.add_argument("--seeds", type=int, default=5, help="seeds 0 … N-1")
+    run.add_argument(
+        "--first-seed",
+        type=int,
+        default=0,
+        help="skip the seeds below this one (--seeds 10 --first-seed 5: seeds 5 … 9)",
+    )
     run.add_argument("--n-workers", type=int, nargs="+", default=[1])
     run.add_argument(
         "--budget-multiple",
@@ -93,7 +104,11 @@ def main(argv: list[str] | None = None) -> None:
         )
     rep = sub.add_parser("report", help="summary.md and figures of stored runs")
     rep.add_argument("--out", type=Path, required=True)
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
     if args.command == "list":
         for path in table_files(args.data):

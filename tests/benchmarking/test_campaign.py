@@ -5,7 +5,7 @@ import json
 import pytest
 
 from benchmarking import runner
-from benchmarking.__main__ import main
+from benchmarking.__main__ import _specs, build_parser, main
 from benchmarking.benchmarks import DIGITS_TABLE
 from benchmarking.runner import RunSpec, run_campaign
 
@@ -58,3 +58,12 @@ def test_records_name_the_code_version_of_the_campaign_start(tmp_path, monkeypat
     run_campaign(specs, tmp_path, jobs=1, progress=False)
     recorded = {json.loads(s.path(tmp_path).read_text())["code_version"] for s in specs}
     assert recorded == {"v-start"}
+
+
+def test_first_seed_selects_the_later_seeds_only():
+    args = ["run", "--methods", "asha", "--tasks", "digits", "--seeds", "4", "--out", "unused"]
+    later = build_parser().parse_args([*args, "--first-seed", "2"])
+    assert [spec.seed for spec in _specs(later)] == [2, 3]
+    beyond = build_parser().parse_args([*args, "--first-seed", "4"])
+    with pytest.raises(SystemExit, match="--first-seed 4 selects no seed of 0 … 3"):
+        _specs(beyond)
