@@ -3,7 +3,7 @@
 One simulated run of a DyHPO method on one task. Every ``--every`` decisions,
 the GP's predicted value at ``max_t`` of each paused trial (from its curve so
 far) is compared with the table's last value for that configuration, both on
-the model's normalized scale (0 at the best value seen, 1 at the robust worst;
+the model's target scale (0 at the best value seen, 1 at the worst;
 true values above 1 count as 1, as the model's targets do). Printed per
 quarter of the run: the mean error (predicted - true; negative: optimistic)
 over all paused trials and over the ``--top`` trials with the best predicted
@@ -65,7 +65,7 @@ def extrapolation_errors(
         except SurrogateUnavailableError:
             return choice
         last = table.metric[[blackbox.nearest(history.trials[t].config) for t in paused], -1]
-        true = history.normalize(sign * last, *searcher.normalization())
+        true = searcher.target_scale()(sign * last)
         error = predicted - true
         best = np.argsort(predicted)[:top]
         curves = np.vstack([history.trials[t].curve for t in paused])

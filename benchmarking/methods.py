@@ -76,14 +76,17 @@ METHODS: dict[str, Callable[[MethodArgs], TrialScheduler]] = {
         baselines.ASHA, a, brackets=_hyperband_brackets(a.max_t)
     ),
     "bohb": lambda a: _successive_halving(baselines.BOHB, a),
+    # Variants of the default (rank-warped targets, promotion floor) follow.
     # The published acquisition: candidates scored at their next level only.
     "dyhpo_next": lambda a: _dyhpo(a, lookahead="next"),
     # Ablations of it: without the per-second acquisition, and also with
-    # gpytorch's default noise floor (1e-4), i.e. the published acquisition and fit.
+    # gpytorch's default noise floor (1e-4), the published acquisition and fit.
     "dyhpo_no_cost": lambda a: _dyhpo(a, lookahead="next", cost_aware=False),
     "dyhpo_no_cost_no_floor": lambda a: _dyhpo(
         a, lookahead="next", cost_aware=False, surrogate_kwargs={"noise_floor": 1e-4}
     ),
+    # The default without the promotion floor.
+    "dyhpo_no_promotion_floor": lambda a: _dyhpo(a, reduction_factor=None),
     # Variant: candidates scored by their predicted value at max_t.
     "dyhpo_final": lambda a: _dyhpo(a, lookahead="final"),
 }

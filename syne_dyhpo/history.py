@@ -11,9 +11,10 @@ Notation:
   where not measured.
 - ``inputs``: ``(n, d + 1 + 2 L)`` packed model rows (see
   :mod:`~syne_dyhpo._surrogate.feature_extractor`), one per observation in the
-  order they arrived, ``y``: ``(n,)`` targets normalized by a range ``(low,
-  high)``: 0 at ``low``, at most 1. Values below ``low`` (better than the best
-  seen when the range was taken) stay below 0.
+  order they arrived, ``y``: ``(n,)`` targets on a
+  :class:`~syne_dyhpo.target_scale.TargetScale`: 0 at the best value seen when
+  the scale was fitted, 1 at the worst. Better values than that best fall
+  below 0.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from typing import Any
 import numpy as np
 
 from syne_dyhpo.cost import log_level_cost
+from syne_dyhpo.target_scale import TargetScale
 
 RUNNING, PAUSED, FINISHED, FAILED = "running", "paused", "finished", "failed"
 
@@ -57,19 +59,6 @@ def last_observed(C: np.ndarray) -> np.ndarray:
     """``(k,)`` highest observed level of each row of curves ``C (k, T)``, 0 if none."""
     observed = ~np.isnan(C)
     return np.where(observed.any(axis=1), C.shape[1] - np.argmax(observed[:, ::-1], axis=1), 0)
-
-
-def robust_range(values: np.ndarray) -> tuple[float, float]:
-    """``(low, high)`` used to map finite values onto ``[0, 1]``.
-
-    ``low`` is the best (smallest) value. ``high`` is the largest value unless
-    it lies beyond ``q90 + (q90 - low)``: a few diverged runs (1e15 losses) must
-    not squash every other value to 0. Values above ``high`` map to 1.
-    """
-    low = float(values.min())
-    q90 = float(np.quantile(values, 0.9))
-    high = min(float(values.max()), q90 + (q90 - low))
-    return low, high if high > low else low + 1.0
 
 
 class LearningCurveHistory:
@@ -146,24 +135,18 @@ class LearningCurveHistory:
         C = np.vstack([self.trials[t].curve for t in trial_ids])
         return X, C
 
-    def normalizer(self) -> tuple[float, float]:
-        """``(low, high)`` over all finite observations; see :func:`robust_range`."""
-        C = np.concatenate([r.curve for r in self.trials.values()])
-        finite = C[np.isfinite(C)]
-        return robust_range(finite) if finite.size else (0.0, 1.0)
-
-    @staticmethod
-    def normalize(C: np.ndarray, low: float, high: float) -> np.ndarray:
-        """``(C - low) / (high - low)`` capped at 1 (``+inf`` -> 1), keeping ``nan``."""
-        with np.errstate(invalid="ignore"):
-            return np.minimum((C - low) / (high - low), 1.0)
+    def target_scale(self) -> TargetScale:
+        """The scale fitted to every observation so far (not finite ones excluded)."""
+        if not self.trials:
+            return TargetScale.fit(np.zeros(0))
+        return TargetScale.fit(np.concatenate([r.curve for r in self.trials.values()]))
 
     def _pack(self, X: np.ndarray, N: np.ndarray, levels: np.ndarray) -> np.ndarray:
         """Rows ``[x | l / T | curve before l | mask]`` for levels ``l`` ``(n,)``
         (:meth:`predicting` moves the budget column to a later level).
 
         :param X: ``(n, d)`` encoded configurations.
-        :param N: ``(n, T)`` normalized curves (``nan`` unobserved).
+        :param N: ``(n, T)`` curves on the target scale (``nan`` unobserved).
         :param levels: ``(n,)`` level of each row, ``1 ... T``: the curve is
             seen up to ``l - 1``.
         """
@@ -183,10 +166,10 @@ class LearningCurveHistory:
             ]
         )
 
-    def training_data(self, low: float, high: float) -> tuple[np.ndarray, np.ndarray]:
+    def training_data(self, scale: TargetScale) -> tuple[np.ndarray, np.ndarray]:
         """All observations, in arrival order, as ``inputs (n, p)`` and ``y (n,)``.
 
-        Rows of past observations are unchanged by later ones (for a fixed range),
+        Rows of past observations are unchanged by later ones (for a fixed scale),
         so the model can extend its factorization instead of redoing it.
         """
         trial_ids = list(self.trials)
@@ -194,18 +177,18 @@ class LearningCurveHistory:
         rows = np.array([position[t] for t, _ in self._arrivals], dtype=int)
         levels = np.array([level for _, level in self._arrivals], dtype=int)
         X, C = self._matrices(trial_ids)
-        N = self.normalize(C, low, high)[rows]
+        N = scale(C)[rows]
         return self._pack(X[rows], N, levels), N[np.arange(len(rows)), levels - 1]
 
     def next_level(self, trial_ids: list[int]) -> np.ndarray:
         """``(k,)`` next level of each trial (last observed + 1, at most ``T``)."""
         return np.minimum(self.last_levels(trial_ids) + 1, self.max_t)
 
-    def next_level_inputs(self, trial_ids: list[int], low: float, high: float) -> np.ndarray:
+    def next_level_inputs(self, trial_ids: list[int], scale: TargetScale) -> np.ndarray:
         """Inputs ``(k, p)`` of ``trial_ids`` at their next level (last observed + 1)."""
         X, C = self._matrices(trial_ids)
         levels = np.minimum(last_observed(C) + 1, self.max_t)
-        return self._pack(X, self.normalize(C, low, high), levels)
+        return self._pack(X, scale(C), levels)
 
     def predicting(self, rows: np.ndarray, predicted: np.ndarray) -> np.ndarray:
         """``rows (n, p)`` of :meth:`next_level_inputs` or :meth:`new_config_inputs`
@@ -222,11 +205,11 @@ class LearningCurveHistory:
         N = np.full((len(X), self.max_t), np.nan)
         return self._pack(X, N, np.ones(len(X), dtype=int))
 
-    def best_per_level(self, low: float, high: float) -> np.ndarray:
-        """``(T,)`` best normalized value at each level; the overall best where
+    def best_per_level(self, scale: TargetScale) -> np.ndarray:
+        """``(T,)`` best value on ``scale`` at each level; the overall best where
         no trial has reached a level yet."""
         _, C = self._matrices(list(self.trials))
-        N = self.normalize(C, low, high)
+        N = scale(C)
         best = np.where(np.isnan(N), np.inf, N).min(axis=0)
         overall = best.min()
         return np.where(np.isfinite(best), best, overall if np.isfinite(overall) else 1.0)

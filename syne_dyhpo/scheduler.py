@@ -78,6 +78,10 @@ class DyHPO(TrialScheduler):
         (Kadra et al. 2023); it trains fewer configurations further, which pays
         where the first levels rank configurations differently from the last
         and costs where good configurations are rare and visible early.
+    :param reduction_factor: ``η`` of the promotion floor: of the trials that
+        reached a rung (levels ``1, η, η², …`` and ``max_t``), at least one in
+        ``η`` is trained to the next, as ASHA would; the model chooses which
+        (see :mod:`syne_dyhpo.promotion`). ``None``: no floor.
     :param surrogate_kwargs: options of the deep-kernel GP
         (:class:`~syne_dyhpo._surrogate.DeepKernelSurrogate`).
     """
@@ -97,6 +101,7 @@ class DyHPO(TrialScheduler):
         refit_fraction: float = 0.1,
         cost_aware: bool = True,
         lookahead: str = "rate",
+        reduction_factor: float | None = 3.0,
         surrogate_kwargs: dict[str, Any] | None = None,
     ):
         super().__init__(random_seed=random_seed)
@@ -136,6 +141,7 @@ class DyHPO(TrialScheduler):
             refit_fraction=refit_fraction,
             cost_aware=cost_aware,
             lookahead=lookahead,
+            reduction_factor=reduction_factor,
             surrogate_kwargs=surrogate_kwargs,
         )
         self.decision_seconds: list[float] = []

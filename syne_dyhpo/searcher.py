@@ -16,6 +16,10 @@ et al. 2023, "Scaling Laws for Hyperparameter Optimization"). Running
 trials are never candidates; their pending level enters the posterior as a
 fantasy observation at the posterior mean ("kriging believer", Ginsbourger
 et al. 2010), so parallel workers are not sent to the same region.
+A floor under the depth (:mod:`syne_dyhpo.promotion`) makes the next decision
+a resume when fewer trials than ASHA's share reached a rung; the model still
+chooses which. The GP sees the metric on a rank-warped scale
+(:mod:`syne_dyhpo.target_scale`).
 """
 
 from __future__ import annotations
@@ -32,6 +36,8 @@ from syne_dyhpo.acquisition import log_expected_improvement
 from syne_dyhpo.cost import predicted_log_costs
 from syne_dyhpo.encoding import ConfigEncoder
 from syne_dyhpo.history import RUNNING, LearningCurveHistory
+from syne_dyhpo.promotion import owed_promotions
+from syne_dyhpo.target_scale import TargetScale
 
 logger = logging.getLogger(__name__)
 
@@ -75,6 +81,9 @@ class DyHPOSearcher:
         predicted seconds of its next level (:mod:`syne_dyhpo.cost`).
     :param lookahead: one of :data:`LOOKAHEADS`: the level whose value a
         candidate is scored by (see the module docstring).
+    :param reduction_factor: ``η`` of the promotion floor
+        (:mod:`syne_dyhpo.promotion`): at least one in ``η`` trials that reached
+        a rung trains to the next; ``None``: no floor.
     :param surrogate_kwargs: passed to
         :class:`~syne_dyhpo._surrogate.DeepKernelSurrogate`.
     """
@@ -90,10 +99,13 @@ class DyHPOSearcher:
         refit_fraction: float = 0.1,
         cost_aware: bool = True,
         lookahead: str = "rate",
+        reduction_factor: float | None = 3.0,
         surrogate_kwargs: Mapping[str, Any] | None = None,
     ):
         if lookahead not in LOOKAHEADS:
             raise ValueError(f"lookahead must be one of {LOOKAHEADS}, got {lookahead!r}")
+        if reduction_factor is not None and not reduction_factor > 1:
+            raise ValueError(f"reduction_factor must be > 1 or None, got {reduction_factor!r}")
         self.encoder = encoder
         self.history = history
         self.random_state = np.random.RandomState(random_seed)
@@ -102,6 +114,7 @@ class DyHPOSearcher:
         self.refit_fraction = refit_fraction
         self.cost_aware = cost_aware
         self.lookahead = lookahead
+        self.reduction_factor = reduction_factor
         self.surrogate = DeepKernelSurrogate(
             encoder.dim, history.curve_length, **dict(surrogate_kwargs or {})
         )
@@ -110,9 +123,9 @@ class DyHPOSearcher:
         self._pool_keys: list[str] = []
         self._pool_X = np.zeros((0, encoder.dim))
         self._observations_at_fit = 0
-        # (low, high) normalization range, taken at the last successful fit: fixed
-        # between fits so that the model rows of past observations stay unchanged.
-        self._range: tuple[float, float] | None = None
+        # Target scale fitted with the last successful fit: fixed between fits
+        # so that the model rows of past observations stay unchanged.
+        self._scale: TargetScale | None = None
 
     def register(self, config: Mapping[str, Any]) -> None:
         """Mark ``config`` as started, so it is never proposed again."""
@@ -132,6 +145,9 @@ class DyHPOSearcher:
             if new_configs:
                 return Choice(config=new_configs[0])
             return Choice(trial_id=paused[self.random_state.randint(len(paused))])
+        owed = owed_promotions(self.history, self.reduction_factor) if self.reduction_factor else []
+        if owed:  # the floor restricts the choice to the trials it is owed by
+            paused, new_configs, new_X = owed, [], new_X[:0]
         try:
             scores = self._scores(paused, new_X)
         except SurrogateUnavailableError as err:
@@ -165,48 +181,48 @@ class DyHPOSearcher:
         self._pool_X = np.vstack([self._pool_X[keep], self.encoder.encode(fresh)])
         return self._pool, self._pool_X
 
-    def _training_data(self) -> tuple[tuple[float, float], np.ndarray, np.ndarray]:
-        """The normalization range, ``inputs (n, p)`` and ``y (n,)``, after refitting
-        the surrogate (on a freshly taken range) if the data grew enough."""
+    def _training_data(self) -> tuple[TargetScale, np.ndarray, np.ndarray]:
+        """The target scale, ``inputs (n, p)`` and ``y (n,)``, after refitting
+        the surrogate (on a freshly fitted scale) if the data grew enough."""
         history = self.history
         n_new = history.num_observations - self._observations_at_fit
         needs_fit = self.surrogate.model is None or n_new >= max(
             1.0, self.refit_fraction * self._observations_at_fit
         )
         if needs_fit:
-            fit_range = history.normalizer()
-            inputs, y = history.training_data(*fit_range)
+            fit_scale = history.target_scale()
+            inputs, y = history.training_data(fit_scale)
             seed = int(self.random_state.randint(2**31 - 1))
             scratch = self.surrogate.model is None
             if self.surrogate.fit(inputs, y, from_scratch=scratch, seed=seed):
-                self._observations_at_fit, self._range = len(y), fit_range
-                return fit_range, inputs, y
-        data_range = self.normalization()  # the previous model's range
-        return (data_range, *history.training_data(*data_range))
+                self._observations_at_fit, self._scale = len(y), fit_scale
+                return fit_scale, inputs, y
+        scale = self.target_scale()  # the previous model's
+        return (scale, *history.training_data(scale))
 
     def predict(self, trial_ids: list[int], level: int) -> tuple[np.ndarray, np.ndarray]:
         """Posterior mean and std ``(k,)`` of the values of ``trial_ids`` at
-        ``level``, from their curves so far, on the normalized scale of the
-        last fit (0 at its best value, 1 at its robust worst; see
-        :meth:`normalization`). Does not refit.
+        ``level``, from their curves so far, on the target scale of the
+        last fit (0 at its best value, 1 at its worst; see
+        :meth:`target_scale`). Does not refit.
 
         :raises SurrogateUnavailableError: no model fitted yet.
         """
         if not trial_ids:
             return np.zeros(0), np.zeros(0)
-        low, high = self.normalization()
-        inputs, y = self.history.training_data(low, high)
+        scale = self.target_scale()
+        inputs, y = self.history.training_data(scale)
         levels = np.full(len(trial_ids), level)
         rows = self.history.predicting(
-            self.history.next_level_inputs(trial_ids, low, high), levels[None, :]
+            self.history.next_level_inputs(trial_ids, scale), levels[None, :]
         )
         posterior = self.surrogate.posterior(inputs, y, rows)
         return posterior.mean, posterior.std(np.arange(len(trial_ids)))
 
-    def normalization(self) -> tuple[float, float]:
-        """``(low, high)`` of the model's target scale: the last fit's, or the
-        current data's before any fit."""
-        return self._range or self.history.normalizer()
+    def target_scale(self) -> TargetScale:
+        """The model's target scale: the last fit's, or the current data's
+        before any fit."""
+        return self._scale or self.history.target_scale()
 
     def _log_costs(self, paused: list[int], new_X: np.ndarray) -> np.ndarray:
         """Predicted log seconds of each candidate's next level, shape ``(m,)``
@@ -242,18 +258,18 @@ class DyHPOSearcher:
         same as scoring every candidate, at a fraction of the cost.
         """
         history = self.history
-        (low, high), inputs, y = self._training_data()
+        scale, inputs, y = self._training_data()
         running = history.with_status(RUNNING)
-        pending = history.next_level_inputs(running, low, high) if running else None
+        pending = history.next_level_inputs(running, scale) if running else None
         levels = np.concatenate([history.next_level(paused), np.ones(len(new_X), dtype=int)])
         horizons, log_levels = self._horizons(levels)
         m = len(levels)
-        parts = [history.next_level_inputs(paused, low, high)] if paused else []
+        parts = [history.next_level_inputs(paused, scale)] if paused else []
         if len(new_X):
             parts.append(history.new_config_inputs(new_X))
         candidates = history.predicting(np.vstack(parts), horizons)  # row h * m + i
         posterior = self.surrogate.posterior(inputs, y, candidates, pending)
-        best = history.best_per_level(low, high)[horizons.ravel() - 1]
+        best = history.best_per_level(scale)[horizons.ravel() - 1]
         mean, log_levels = posterior.mean, log_levels.ravel()
         log_cost = self._log_costs(paused, new_X)
         row_upper = log_expected_improvement(mean, posterior.std_bound, best) - log_levels

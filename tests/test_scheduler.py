@@ -109,8 +109,11 @@ def test_lookahead_sets_the_level_every_candidate_is_scored_at(monkeypatch, look
 
 
 def test_rate_keeps_the_best_improvement_per_level_over_its_horizons(monkeypatch):
+    def crossing_curve(config: dict, level: int) -> float:  # x sets how fast it falls
+        return (config["x"] - 0.5) ** 2 + (1.0 + config["x"]) / level
+
     scheduler = make(lookahead="rate")
-    drive(scheduler, quadratic_curve, decisions=30, n_workers=1)
+    drive(scheduler, crossing_curve, decisions=30, n_workers=1)
     searcher, history = scheduler.searcher, scheduler.history
     paused, (_, new_X) = history.resumable(), searcher._new_candidates()
     assert paused

@@ -1,0 +1,60 @@
+"""A floor under the depth DyHPO trains to: at least ASHA's promotions.
+
+Expected improvement is myopic about depth: where the first levels rank
+configurations differently from the last (a good configuration that starts
+worse than a plateau of poor ones), the model has seen few curves that turn
+and keeps starting new configurations instead. The floor hedges that with
+successive halving's allocation (Li et al. 2020, "A System for Massively
+Parallel Hyperparameter Tuning"): with rungs ``1, η, η², …`` below ``max_t``
+and ``max_t`` itself, of the ``n_k`` trials that reached rung ``k`` at least
+``⌊n_k / η⌋`` reach rung ``k + 1``. When a rung is short of that, the next
+decision resumes one of the paused trials between the two rungs; which one is
+the model's choice (the largest expected improvement among them). Above the
+floor DyHPO is free to train deeper.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from syne_dyhpo.history import FAILED, RUNNING, LearningCurveHistory
+
+
+def rung_levels(max_t: int, reduction_factor: float) -> np.ndarray:
+    """``(K,)`` rungs ``1, η, η², …`` (rounded) below ``max_t``, then ``max_t``."""
+    rungs = [1]
+    while round(rungs[-1] * reduction_factor) < max_t:
+        rungs.append(round(rungs[-1] * reduction_factor))
+    if rungs[-1] < max_t:
+        rungs.append(max_t)
+    return np.unique(rungs)
+
+
+def owed_promotions(history: LearningCurveHistory, reduction_factor: float) -> list[int]:
+    """Paused trials one of which the next decision must resume, deepest rung
+    short of its share first; empty if no rung is short (or none can be fed).
+
+    A running trial counts at the level it is running to, so parallel workers
+    are not all sent to fill the same shortfall; failed trials do not count.
+    """
+    trial_ids = [t for t, r in history.trials.items() if r.status != FAILED]
+    if not trial_ids:
+        return []
+    depth = history.last_levels(trial_ids)
+    for i, t in enumerate(trial_ids):
+        record = history.trials[t]
+        if record.status == RUNNING:
+            depth[i] = max(depth[i], record.target)
+    resumable = set(history.resumable())
+    rungs = rung_levels(history.max_t, reduction_factor)
+    for low, high in reversed(list(zip(rungs[:-1], rungs[1:], strict=True))):
+        reached, promoted = int((depth >= low).sum()), int((depth >= high).sum())
+        if promoted < reached // reduction_factor:
+            owed = [
+                t
+                for t, d in zip(trial_ids, depth, strict=True)
+                if low <= d < high and t in resumable
+            ]
+            if owed:
+                return owed
+    return []

@@ -1,0 +1,94 @@
+import numpy as np
+import pytest
+
+from syne_dyhpo.history import FAILED, PAUSED, RUNNING, LearningCurveHistory
+from syne_dyhpo.promotion import owed_promotions, rung_levels
+from tests.scheduler_driver import drive
+from tests.test_scheduler import make
+
+
+@pytest.mark.parametrize(
+    ("max_t", "factor", "rungs"),
+    [
+        (1, 3.0, [1]),
+        (2, 3.0, [1, 2]),
+        (9, 3.0, [1, 3, 9]),
+        (50, 3.0, [1, 3, 9, 27, 50]),
+        (100, 2.0, [1, 2, 4, 8, 16, 32, 64, 100]),
+    ],
+)
+def test_rungs_are_powers_of_the_factor_below_max_t_then_max_t(max_t, factor, rungs):
+    assert rung_levels(max_t, factor).tolist() == rungs
+
+
+def _history(depths: list[int], statuses: list[str], max_t: int = 9) -> LearningCurveHistory:
+    """Trial ``i`` observed at levels ``1 … depths[i]`` (running: one more)."""
+    history = LearningCurveHistory(max_t)
+    for trial_id, (depth, status) in enumerate(zip(depths, statuses, strict=True)):
+        record = history.add(trial_id, {"i": trial_id}, np.zeros(1))
+        for level in range(1, depth + 1):
+            history.record(trial_id, level, 1.0 / level)
+        record.status, record.target = status, depth + (status == RUNNING)
+    return history
+
+
+def test_a_rung_short_of_its_share_owes_a_resume_of_the_trials_below_it():
+    history = _history([1] * 6, [PAUSED] * 6)  # 6 reached level 1, none level 3
+    assert owed_promotions(history, 3.0) == list(range(6))
+    history = _history([1] * 5 + [3], [PAUSED] * 6)  # one of six reached 3: one short
+    assert owed_promotions(history, 3.0) == list(range(5))
+    history = _history([1] * 4 + [3, 3], [PAUSED] * 6)  # two of six: the share
+    assert owed_promotions(history, 3.0) == []
+
+
+def test_running_trials_count_at_their_target_and_failed_ones_not_at_all():
+    paused_five = [PAUSED] * 5
+    # trial 5 runs to level 3 (observed at 2): together with trial 4 the share is met
+    assert owed_promotions(_history([1] * 4 + [3, 2], paused_five + [RUNNING]), 3.0) == []
+    # three failed trials at level 1 leave 3 + 1 trials, of which one reached 3
+    history = _history([1] * 6 + [3], [FAILED] * 3 + [PAUSED] * 4)
+    assert owed_promotions(history, 3.0) == []
+    # a trial running to level 2 is not between the rungs to resume
+    history = _history([1] * 6, [RUNNING] + [PAUSED] * 5)
+    assert owed_promotions(history, 3.0) == [1, 2, 3, 4, 5]
+
+
+def test_the_deepest_short_rung_is_fed_first_and_an_unfeedable_one_is_skipped():
+    # rung 3 -> 9 is short (3 at level 3, none at 9), and so is rung 1 -> 3 (12 vs 3)
+    depths, statuses = [1] * 9 + [3, 4, 3], [PAUSED] * 12
+    assert owed_promotions(_history(depths, statuses), 3.0) == [9, 10, 11]
+    # the trials between 3 and 9 are all running: feed the rung below instead
+    statuses = [PAUSED] * 9 + [RUNNING] * 3
+    assert owed_promotions(_history(depths, statuses), 3.0) == list(range(9))
+
+
+def _flat_curve(config: dict, level: int) -> float:
+    """Curves that all look alike: expected improvement favours new configurations."""
+    return 1.0 + 1e-3 * config["x"] + 1e-4 / level
+
+
+def _shortfall(log, max_t: int) -> int:
+    """Largest number of promotions a rung lacks of its share at the end of ``log``."""
+    depth = np.array([max(r[1] for r in log.results if r[0] == t) for t in log.trials])
+    rungs = rung_levels(max_t, 3.0)
+    return max(
+        int((depth >= low).sum()) // 3 - int((depth >= high).sum())
+        for low, high in zip(rungs[:-1], rungs[1:], strict=True)
+    )
+
+
+@pytest.mark.parametrize("n_workers", [1, 3])
+def test_dyhpo_trains_at_least_asha_promotions(n_workers):
+    log = drive(make(), _flat_curve, decisions=60, n_workers=n_workers)
+    # each of the last decisions may start a configuration before the floor catches up
+    assert _shortfall(log, 6) <= n_workers
+
+
+def test_without_the_floor_dyhpo_falls_short_of_them():
+    log = drive(make(reduction_factor=None), _flat_curve, decisions=60, n_workers=1)
+    assert _shortfall(log, 6) > 1
+
+
+def test_reduction_factor_must_exceed_one():
+    with pytest.raises(ValueError, match="reduction_factor must be > 1 or None, got 1"):
+        make(reduction_factor=1)
