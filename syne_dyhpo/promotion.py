@@ -21,13 +21,12 @@ from syne_dyhpo.history import FAILED, RUNNING, LearningCurveHistory
 
 
 def rung_levels(max_t: int, reduction_factor: float) -> np.ndarray:
-    """``(K,)`` rungs ``1, η, η², …`` (rounded) below ``max_t``, then ``max_t``."""
+    """``(K,)`` rungs ``1, η, η², …`` (rounded, at least one level apart) below
+    ``max_t``, then ``max_t``."""
     rungs = [1]
-    while round(rungs[-1] * reduction_factor) < max_t:
-        rungs.append(round(rungs[-1] * reduction_factor))
-    if rungs[-1] < max_t:
-        rungs.append(max_t)
-    return np.unique(rungs)
+    while rungs[-1] < max_t:
+        rungs.append(min(max(round(rungs[-1] * reduction_factor), rungs[-1] + 1), max_t))
+    return np.array(rungs)
 
 
 def owed_promotions(history: LearningCurveHistory, reduction_factor: float) -> list[int]:

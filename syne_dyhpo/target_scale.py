@@ -20,6 +20,7 @@ finite) maps to 1.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 from scipy.special import ndtri
@@ -50,15 +51,19 @@ class TargetScale:
         z = ndtri((mid_ranks - 0.5) / counts.sum())
         return cls(knots, (z - z[0]) / (z[-1] - z[0]))
 
+    @cached_property
+    def _slope_below(self) -> float:
+        """Slope of the line from the best knot to the median one."""
+        median = int(np.searchsorted(self.targets, 0.5))
+        return float(self.targets[median] / (self.knots[median] - self.knots[0]))
+
     def __call__(self, values: np.ndarray) -> np.ndarray:
         """Warped ``values`` (any shape): ``nan`` stays ``nan``, ``+inf`` -> 1."""
         values = np.asarray(values, dtype=np.float64)
         out = np.interp(values, self.knots, self.targets)
-        median = int(np.searchsorted(self.targets, 0.5))
-        slope = self.targets[median] / (self.knots[median] - self.knots[0])
         with np.errstate(invalid="ignore"):
             below = values < self.knots[0]
-            out[below] = slope * (values[below] - self.knots[0])
+            out[below] = self._slope_below * (values[below] - self.knots[0])
             out[values == np.inf] = 1.0
         out[np.isnan(values)] = np.nan
         return out

@@ -15,6 +15,7 @@ from tests.test_scheduler import make
         (9, 3.0, [1, 3, 9]),
         (50, 3.0, [1, 3, 9, 27, 50]),
         (100, 2.0, [1, 2, 4, 8, 16, 32, 64, 100]),
+        (5, 1.2, [1, 2, 3, 4, 5]),  # rounding never repeats a rung
     ],
 )
 def test_rungs_are_powers_of_the_factor_below_max_t_then_max_t(max_t, factor, rungs):
