@@ -3,7 +3,6 @@
 import csv
 import json
 import math
-import statistics
 
 import pytest
 from syne_tune.config_space import choice, uniform
@@ -15,6 +14,9 @@ FAST = {
     "num_configurations": 32,
     "scheduler_kwargs": {"surrogate_kwargs": {"scratch_steps": 20, "refine_steps": 5}},
 }
+# The convergence checks fit the surrogate as users get it: 20 Adam steps leave
+# the network near its initialization and the search close to random.
+CONVERGING = {"num_configurations": 32}
 SPACE = {"x": uniform(-10.0, 10.0)}
 
 
@@ -24,15 +26,16 @@ def _rows(result):
 
 
 def _assert_converged_near_2(result):
-    """Best x within 1 of 2 (seen: 0.055 in 12 of 13 two-worker runs, 0.60
-    once; 15 uniform draws land within 1 with probability 0.79), and the
-    search went there: half the configurations DyHPO started lie within 3.5 of
-    it (uniform sampling: within 5; chasing the wrong direction: 10; seen over
-    seeds: 0.9 to 2.8). Runs differ because results arrive in real time and
-    the per-second ranking measures real level times."""
+    """Best x within 1 of 2, and the search went there: at least 45 % of the
+    epochs trained configurations within 3 of it (uniform sampling: 30 %;
+    chasing the wrong direction: none; seen with seed 0: 52 % to 83 % over 80
+    runs with one and two workers, idle and with both cores loaded; seed 6 gave
+    33 %). Runs differ because results arrive in real time and the per-second
+    ranking measures real level times."""
     assert abs(result.configuration["x"] - 2) < 1.0
-    distance = {r["configuration_id"]: abs(float(r["config_x"]) - 2) for r in _rows(result)}
-    assert statistics.median(distance.values()) < 3.5
+    rows = _rows(result)
+    near = sum(abs(float(r["config_x"]) - 2) < 3 for r in rows)
+    assert near / len(rows) >= 0.45
 
 
 @pytest.mark.parametrize(
@@ -75,7 +78,7 @@ def toy(tmp_path_factory):
         minimize=True,
         output_path=output,
         prune_checkpoints=True,
-        **FAST,
+        **CONVERGING,
     )
     return result
 
@@ -114,7 +117,7 @@ def test_the_toy_converges_near_2_when_maximizing_with_two_workers(tmp_path):
         minimize=False,
         n_workers=2,
         output_path=tmp_path / "out",
-        **FAST,
+        **CONVERGING,
     )
     _assert_converged_near_2(result)
     assert result.metric == max(float(r["metric"]) for r in _rows(result))
