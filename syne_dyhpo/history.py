@@ -136,7 +136,7 @@ class LearningCurveHistory:
         return X, C
 
     def target_scale(self) -> TargetScale:
-        """The scale fitted to every observation so far (not finite ones excluded)."""
+        """The scale fitted to the finite observations so far (see :meth:`TargetScale.fit`)."""
         if not self.trials:
             return TargetScale.fit(np.zeros(0))
         return TargetScale.fit(np.concatenate([r.curve for r in self.trials.values()]))
