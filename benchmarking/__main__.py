@@ -40,6 +40,8 @@ def _specs(args: argparse.Namespace) -> list[RunSpec]:
     for method in args.methods:
         if method not in METHODS:
             raise SystemExit(f"unknown method {method!r}; registered: {sorted(METHODS)}")
+    if not args.time_scale > 0:
+        raise SystemExit(f"--time-scale {args.time_scale}: expected a number > 0")
     if not 0 <= args.first_seed < args.seeds:
         raise SystemExit(
             f"--first-seed {args.first_seed} selects no seed of 0 … {args.seeds - 1}; "
@@ -47,7 +49,16 @@ def _specs(args: argparse.Namespace) -> list[RunSpec]:
         )
     tasks = select_tasks(args.tasks, table_files(args.data))
     return [
-        RunSpec(method, task, str(path), seed, n_workers, args.budget_multiple, args.clock)
+        RunSpec(
+            method,
+            task,
+            str(path),
+            seed,
+            n_workers,
+            args.budget_multiple,
+            args.clock,
+            args.time_scale,
+        )
         for n_workers in args.n_workers
         for task, path in tasks.items()
         for seed in range(args.first_seed, args.seeds)
@@ -91,6 +102,13 @@ def build_parser() -> argparse.ArgumentParser:
         default="cpu",
         help="charge scheduler time as CPU time of the run's process (default) or real time; "
         "use one clock per --out folder",
+    )
+    run.add_argument(
+        "--time-scale",
+        type=float,
+        default=1.0,
+        help="multiply every training time of the tables (and so the budget) by this: "
+        "0.1 replays TaskSet at 1 s per step instead of 10 s; use one scale per --out folder",
     )
     run.add_argument("--jobs", type=int, default=DEFAULT_JOBS, help="runs in parallel")
     run.add_argument("--out", type=Path, required=True)

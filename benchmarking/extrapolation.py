@@ -50,26 +50,27 @@ def extrapolation_errors(
     scheduler = make_scheduler(method, args)
     if not isinstance(scheduler, DyHPO):
         raise ValueError(f"method {method!r} is not a DyHPO variant")
-    searcher, history, blackbox = scheduler.searcher, scheduler.history, TableBlackbox(table)
+    searcher, trials, blackbox = scheduler.searcher, scheduler.trials, TableBlackbox(table)
     sign = 1.0 if table.do_minimize else -1.0
     suggest, rows = searcher.suggest, []
 
     def suggest_and_compare():
         choice = suggest()
         decision = len(scheduler.decision_seconds) + 1
-        paused = history.resumable()
+        paused = trials.resumable()
         if decision % every or len(paused) < top:
             return choice
         try:
             predicted, _ = searcher.predict(paused, table.max_t)
         except SurrogateUnavailableError:
             return choice
-        last = table.metric[[blackbox.nearest(history.trials[t].config) for t in paused], -1]
-        true = searcher.target_scale()(sign * last)
+        last = table.metric[[blackbox.nearest(trials.config(t)) for t in paused], -1]
+        true = searcher.inputs.scale(sign * last)
         error = predicted - true
         best = np.argsort(predicted)[:top]
-        curves = np.vstack([history.trials[t].curve for t in paused])
-        levels = history.last_levels(paused)  # 0: paused before its first result
+        rows_of_paused = trials.rows(paused)
+        curves = trials.curves[rows_of_paused]
+        levels = trials.last_levels[rows_of_paused]  # 0: paused before its first result
         last_seen = np.where(levels > 0, curves[np.arange(len(paused)), levels - 1], np.nan)
         rows.append(
             (

@@ -1,11 +1,15 @@
 """Decision cost of DyHPO against the number of observations.
 
-Drives the scheduler directly (no backend, no simulator), one worker, on
-synthetic learning curves ``loss(l) = a + b * l^-c`` whose parameters depend
-smoothly on a 6-dimensional configuration, and prints the wall-clock seconds of
-each ``suggest()`` call (median / p95 / max) in bins of observations.
+Drives the scheduler directly (no backend, no simulator) with ``--workers``
+trials running at once, on synthetic learning curves ``loss(l) = a + b * l^-c``
+whose parameters depend smoothly on a 6-dimensional configuration, and prints
+the seconds of each decision (median / p95 / max) in bins of observations. A
+decision is a ``suggest()`` or the decision made when a trial reports the level
+it was given (it goes on or pauses); the seconds are those of the scheduler's
+``decision_seconds``. Also prints how often trials were started, resumed,
+paused, and went on without a pause.
 
-    python -m benchmarking.overhead --observations 1000 --max-t 50 --lookahead next
+    python -m benchmarking.overhead --observations 5000 --workers 4
 """
 
 from __future__ import annotations
@@ -41,9 +45,9 @@ def synthetic_loss(config: dict, level: int) -> float:
 
 
 def run(
-    observations: int, max_t: int, seed: int, lookahead: str = "rate"
-) -> tuple[np.ndarray, np.ndarray]:
-    """Returns decision seconds ``(k,)`` and observations before each decision ``(k,)``."""
+    observations: int, max_t: int, seed: int, workers: int = 1, lookahead: str = "rate"
+) -> tuple[DyHPO, np.ndarray]:
+    """The scheduler after the run, and the observations before each decision ``(k,)``."""
     scheduler = DyHPO(
         {**CONFIG_SPACE, "epochs": max_t},
         metric="loss",
@@ -51,45 +55,63 @@ def run(
         random_seed=seed,
         lookahead=lookahead,
     )
+    random_state = np.random.RandomState(seed)
     trials: dict[int, Trial] = {}
-    seen, seconds, n_obs = [], [], 0
+    running: dict[int, int] = {}  # trial_id -> next level it reports
+    seen: list[int] = []
+    n_obs = 0
     while n_obs < observations:
-        seen.append(n_obs)
-        start = time.perf_counter()
-        suggestion = scheduler.suggest()
-        seconds.append(time.perf_counter() - start)
-        if suggestion is None:
+        while len(running) < workers:
+            seen.append(n_obs)
+            suggestion = scheduler.suggest()
+            if suggestion is None:
+                break
+            if suggestion.spawn_new_trial_id:
+                trial = Trial(len(trials), suggestion.config, datetime.now())
+                trials[trial.trial_id] = trial
+                scheduler.on_trial_add(trial)
+            trial_id = (
+                suggestion.checkpoint_trial_id
+                if not suggestion.spawn_new_trial_id
+                else trial.trial_id
+            )
+            running[trial_id] = scheduler.trials.last_level(trial_id) + 1
+        if not running:
             break
-        if suggestion.spawn_new_trial_id:
-            trial = Trial(len(trials), suggestion.config, datetime.now())
-            trials[trial.trial_id] = trial
-            scheduler.on_trial_add(trial)
+        trial_id = list(running)[random_state.randint(len(running))]
+        level = running[trial_id]
+        decisions_before = len(scheduler.decision_seconds)
+        result = {"epoch": level, "loss": synthetic_loss(trials[trial_id].config, level)}
+        decision = scheduler.on_trial_result(trials[trial_id], result)
+        seen += [n_obs] * (len(scheduler.decision_seconds) - decisions_before)
+        n_obs += 1
+        if decision == SchedulerDecision.CONTINUE:
+            running[trial_id] = level + 1
         else:
-            trial = trials[suggestion.checkpoint_trial_id]
-            trial.config = suggestion.config
-        level = scheduler.history.trials[trial.trial_id].last_level + 1
-        decision = SchedulerDecision.CONTINUE
-        while decision == SchedulerDecision.CONTINUE:
-            result = {"epoch": level, "loss": synthetic_loss(trial.config, level)}
-            decision = scheduler.on_trial_result(trial, result)
-            n_obs, level = n_obs + 1, level + 1
-    return np.asarray(seconds), np.asarray(seen)
+            del running[trial_id]
+    return scheduler, np.asarray(seen)
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--observations", type=int, default=1000)
-    parser.add_argument("--max-t", type=int, default=50)
-    parser.add_argument("--bin", type=int, default=100, help="observations per row")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--lookahead", choices=LOOKAHEADS, default="rate")
+    parser.add_argument("--observations", type=int, default=5000, help="(default: %(default)s)")
+    parser.add_argument("--max-t", type=int, default=50, help="(default: %(default)s)")
+    parser.add_argument("--workers", type=int, default=1, help="(default: %(default)s)")
+    parser.add_argument(
+        "--bin", type=int, default=500, help="observations per row (default: %(default)s)"
+    )
+    parser.add_argument("--seed", type=int, default=0, help="(default: %(default)s)")
+    parser.add_argument(
+        "--lookahead", choices=LOOKAHEADS, default="rate", help="(default: %(default)s)"
+    )
     args = parser.parse_args(argv)
     start = time.perf_counter()
-    seconds, seen = run(args.observations, args.max_t, args.seed, args.lookahead)
+    scheduler, seen = run(args.observations, args.max_t, args.seed, args.workers, args.lookahead)
     total = time.perf_counter() - start
+    seconds = np.asarray(scheduler.decision_seconds)
     print(
         f"DyHPO decision time, {len(seconds)} decisions, max_t={args.max_t}, "
-        f"lookahead={args.lookahead}"
+        f"workers={args.workers}, lookahead={args.lookahead}"
     )
     print("| observations | decisions | median ms | p95 ms | max ms |")
     print("|---|---|---|---|---|")
@@ -104,6 +126,11 @@ def main(argv: list[str] | None = None) -> None:
     print(
         f"total: {total:.1f} s, of which decisions {seconds.sum():.1f} s "
         f"({len(seconds) / seconds.sum():.1f} decisions/s)"
+    )
+    counts = scheduler.counts
+    print(
+        f"trials: {counts.starts} started, {counts.resumes} resumed, {counts.pauses} paused, "
+        f"{counts.continues} went on without a pause"
     )
 
 

@@ -7,6 +7,8 @@ records, in simulated seconds since the start:
 - ``decisions``: every ``suggest()`` (``time``, ``seconds`` of computation,
   ``new``: whether it started a configuration, and its ``config`` if so);
 - ``scheduler_seconds``: seconds (of ``clock``) spent in all scheduler calls;
+- ``counts``: for DyHPO, trials started, resumed, paused, and gone on
+  without a pause (:class:`~syne_dyhpo.scheduler.DecisionCounts`);
 - ``wallclock_seconds`` and ``cpu_seconds`` of the whole run (this process).
 
 The simulator adds the time spent outside the backend (the scheduler's and
@@ -30,7 +32,7 @@ import subprocess
 import tempfile
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from unittest import mock
 
@@ -71,7 +73,8 @@ SCHEDULER_CALLS = (
 
 @dataclass(frozen=True)
 class RunSpec:
-    """One run of a campaign; ``budget_multiple`` × median full-training time."""
+    """One run of a campaign; ``budget_multiple`` × median full-training time,
+    with every training time of the table multiplied by ``time_scale``."""
 
     method: str
     task: str
@@ -80,6 +83,7 @@ class RunSpec:
     n_workers: int
     budget_multiple: float
     clock: str = "cpu"
+    time_scale: float = 1.0
 
     def path(self, out: Path) -> Path:
         task = self.task.replace("/", "__")
@@ -206,6 +210,7 @@ def simulate(
         "results": recorder.results,
         "decisions": recorder.decisions,
         "scheduler_seconds": recorder.scheduler_seconds,
+        "counts": asdict(scheduler.counts) if hasattr(scheduler, "counts") else None,
         "wallclock_seconds": time.perf_counter() - start,
         "cpu_seconds": time.process_time() - start_cpu,
     }
@@ -245,6 +250,7 @@ def run(spec: RunSpec, out: Path, *, code_version: str | None = None) -> Path:
     # bohb) samples from numpy's global generator and ignores random_seed.
     np.random.seed(spec.seed)
     table = task_table(spec.task, Path(spec.table_file))
+    table = replace(table, elapsed=table.elapsed * spec.time_scale)
     args = MethodArgs(
         config_space=config_space(table),
         metric=table.metric_name,

@@ -20,6 +20,7 @@ import logging
 import sys
 from pathlib import Path
 
+import pandas as pd
 from syne_tune import StoppingCriterion
 
 from syne_dyhpo import CrashSafeTuner, DyHPO, SafeLocalBackend, resume_tuner
@@ -79,13 +80,24 @@ def main(argv: list[str] | None = None) -> dict:
         f"Results in {tuner.tuner_path}; if interrupted, continue with --resume {tuner.tuner_path}"
     )
     tuner.run()
-    trial_id, best_config = tuner.best_config()
-    record = tuner.scheduler.history.trials[trial_id]
-    print(f"\nBest configuration (trial {trial_id}, trained {record.last_level} epochs):")
-    for key, value in best_config.items():
+    scheduler = tuner.scheduler
+    best = scheduler.trials.best()
+    results = pd.read_csv(Path(tuner.tuner_path) / "results.csv.zip")
+    reported = results[(results["trial_id"] == best.trial_id) & (results["epoch"] == best.level)]
+    print(
+        f"\nBest configuration: trial {best.trial_id}, validation accuracy "
+        f"{reported['val_acc'].iloc[-1]:.3f} (loss {best.value:.4f}) at epoch {best.level}; "
+        f"trained to epoch {best.last_level} of {scheduler.max_t}"
+    )
+    for key, value in best.config.items():
         print(f"  {key}: {value}")
-    print(f"Trials started: {len(tuner.scheduler.history.trials)}, results in {tuner.tuner_path}")
-    return best_config
+    print(f"Its checkpoint: {Path(tuner.tuner_path) / str(best.trial_id) / 'checkpoints'}")
+    counts = scheduler.counts
+    print(
+        f"Trials started: {counts.starts}; paused {counts.pauses} times and resumed "
+        f"{counts.resumes}; went on without a pause {counts.continues} times"
+    )
+    return best.config
 
 
 if __name__ == "__main__":

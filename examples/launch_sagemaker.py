@@ -116,11 +116,11 @@ def tune(args: argparse.Namespace, entry_point: Path, endpoints: dict) -> dict:
     )
     tuner.run()
     trial_id, best_config = tuner.best_config()
-    record = scheduler.history.trials[trial_id]
+    record = scheduler.trials[trial_id]
     print(f"\nBest configuration (trial {trial_id}, trained {record.last_level} epochs):")
     for key, value in best_config.items():
         print(f"  {key}: {value}")
-    print(f"Trials started: {len(scheduler.history.trials)}")
+    print(f"Trials started: {len(scheduler.trials)}")
     print(f"Checkpoint of the best: {backend.checkpoint_uri(trial_id)}")
     return best_config
 

@@ -87,11 +87,11 @@ def main(argv: list[str] | None = None) -> dict:
     )
     tuner.run()
     trial_id, best_config = tuner.best_config()
-    record = scheduler.history.trials[trial_id]
+    record = scheduler.trials[trial_id]
     print(f"\nBest configuration (trial {trial_id}, trained {record.last_level} epochs):")
     for key, value in best_config.items():
         print(f"  {key}: {value}")
-    print(f"Trials started: {len(scheduler.history.trials)}, job folders in {tuner.tuner_path}")
+    print(f"Trials started: {len(scheduler.trials)}, job folders in {tuner.tuner_path}")
     return best_config
 
 

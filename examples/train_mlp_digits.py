@@ -2,9 +2,9 @@
 
 A Syne Tune training script: it reports ``epoch``, ``val_loss`` (cross-entropy),
 ``val_acc`` and ``elapsed_time`` after every epoch with :class:`syne_tune.Reporter`,
-stops at ``--epochs`` (the level the scheduler assigned through
-``max_resource_attr``), and checkpoints after every epoch into
-``--st_checkpoint_dir`` so that a paused trial resumes where it stopped.
+trains up to ``--epochs`` (``max_resource_attr``: the scheduler pauses it
+earlier), and checkpoints every epoch into ``--st_checkpoint_dir`` before it
+reports it, so that a paused trial resumes where it stopped.
 
 Run it alone::
 
@@ -119,11 +119,9 @@ def train(args: argparse.Namespace) -> None:
         generator.set_state(checkpoint["generator"])
         torch.set_rng_state(checkpoint["torch_rng"])
         first_epoch, elapsed = checkpoint["epoch"] + 1, checkpoint["elapsed_time"]
-        if checkpoint["epoch"] >= args.epochs:
-            # Already trained that far (a previous run raced past its pause):
-            # report the checkpointed result so the scheduler sees the level.
-            report(**checkpoint["result"])
-            return
+        # A run may be paused after it saved an epoch and before the scheduler
+        # saw the result: report the checkpointed epoch again before going on.
+        report(**checkpoint["result"])
     for epoch in range(first_epoch, args.epochs + 1):
         start = time.perf_counter()
         model.train()

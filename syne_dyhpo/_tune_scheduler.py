@@ -10,7 +10,7 @@ from typing import Any
 from syne_tune.backend.trial_status import Trial
 from syne_tune.optimizer.scheduler import TrialSuggestion
 
-from syne_dyhpo.history import RUNNING
+from syne_dyhpo.ledger import RUNNING
 from syne_dyhpo.scheduler import DyHPO
 
 
@@ -35,7 +35,7 @@ class ObjectiveDyHPO(DyHPO):
         return None if self.is_done() else super().suggest()
 
     def on_trial_error(self, trial: Trial):
-        record = self.history.trials.get(trial.trial_id)
-        if record is not None and record.status == RUNNING:
-            self.history.record(trial.trial_id, record.target, math.nan)
+        trial_id = trial.trial_id
+        if trial_id in self.trials and self.trials.status(trial_id) == RUNNING:
+            self.trials.observe(trial_id, self.trials.target(trial_id), math.nan, seconds=0.0)
         super().on_trial_error(trial)

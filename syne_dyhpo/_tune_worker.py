@@ -1,6 +1,7 @@
 """Entry point of one trial run of :func:`syne_dyhpo.function_api.tune`: call the
-objective from the configuration's last epoch to the epoch DyHPO assigned,
-and report the results the way :class:`syne_tune.Reporter` does.
+objective one epoch at a time from the configuration's last epoch on, until
+DyHPO pauses the run or it reaches the last epoch, and report the results the
+way :class:`syne_tune.Reporter` does.
 
 Runs as a script (``python _tune_worker.py --st_config_json_filename ...
 --st_checkpoint_dir ...``) in a fresh process per epoch assignment, so it
@@ -141,23 +142,26 @@ def report(result: Mapping[str, Any]) -> None:
 
 
 def run(config_file: Path, checkpoint_dir: Path) -> None:
-    """Train the configuration in ``config_file`` up to its assigned epoch."""
+    """Train the configuration in ``config_file`` one epoch per call of the
+    objective, up to the epoch it may reach (DyHPO pauses it earlier). The
+    last epoch an earlier run trained is reported again first: that run may
+    have been paused after it saved the epoch and before DyHPO saw it."""
     config = json.loads(config_file.read_text())
     objective = load_objective(Path(config.pop(OBJECTIVE_KEY)))
-    epoch = int(config.pop(EPOCH_KEY))
+    last_epoch = int(config.pop(EPOCH_KEY))
     progress_file = config_file.parent / PROGRESS_FILE
     done = json.loads(progress_file.read_text()) if progress_file.exists() else []
-    trained = {r[EPOCH]: r for r in done}
-    if epoch in trained:  # an earlier run got this far but was stopped before reporting
-        report(trained[epoch])
-        return
-    previous_epoch = max(trained, default=0)
+    if done:
+        report(done[-1])
     checkpoint_dir.mkdir(parents=True, exist_ok=True)
-    returned = objective(config, epoch, previous_epoch, str(checkpoint_dir))
-    results = validate_results(returned, previous_epoch, epoch)
-    _write_json(progress_file, done + results)
-    for result in results:
-        report(result)
+    for epoch in range(max((r[EPOCH] for r in done), default=0) + 1, last_epoch + 1):
+        previous_epoch = done[-1][EPOCH] if done else 0
+        returned = objective(config, epoch, previous_epoch, str(checkpoint_dir))
+        results = validate_results(returned, previous_epoch, epoch)
+        done = done + results
+        _write_json(progress_file, done)
+        for result in results:
+            report(result)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from syne_dyhpo.history import FAILED, RUNNING, LearningCurveHistory
+from syne_dyhpo.ledger import DIVERGED, FAILED, RUNNING, STATUSES, TrialLedger
 
 
 def rung_levels(max_t: int, reduction_factor: float) -> np.ndarray:
@@ -29,31 +29,26 @@ def rung_levels(max_t: int, reduction_factor: float) -> np.ndarray:
     return np.array(rungs)
 
 
-def owed_promotions(history: LearningCurveHistory, reduction_factor: float) -> list[int]:
+def owed_promotions(ledger: TrialLedger, reduction_factor: float) -> list[int]:
     """Paused trials one of which the next decision must resume, deepest rung
     short of its share first; empty if no rung is short (or none can be fed).
 
     A running trial counts at the level it is running to, so parallel workers
-    are not all sent to fill the same shortfall; failed trials do not count.
+    are not all sent to fill the same shortfall; failed and diverged trials do
+    not count.
     """
-    trial_ids = [t for t, r in history.trials.items() if r.status != FAILED]
-    if not trial_ids:
-        return []
-    depth = history.last_levels(trial_ids)
-    for i, t in enumerate(trial_ids):
-        record = history.trials[t]
-        if record.status == RUNNING:
-            depth[i] = max(depth[i], record.target)
-    resumable = set(history.resumable())
-    rungs = rung_levels(history.max_t, reduction_factor)
+    status = ledger.status_codes
+    counted = ~np.isin(status, [STATUSES.index(FAILED), STATUSES.index(DIVERGED)])
+    running = status == STATUSES.index(RUNNING)
+    depth = np.where(running, np.maximum(ledger.last_levels, ledger.targets), ledger.last_levels)
+    depth = depth[counted]
+    ids = ledger.ids[counted]
+    resumable = np.isin(ids, ledger.resumable())
+    rungs = rung_levels(ledger.max_t, reduction_factor)
     for low, high in reversed(list(zip(rungs[:-1], rungs[1:], strict=True))):
         reached, promoted = int((depth >= low).sum()), int((depth >= high).sum())
         if promoted < reached // reduction_factor:
-            owed = [
-                t
-                for t, d in zip(trial_ids, depth, strict=True)
-                if low <= d < high and t in resumable
-            ]
-            if owed:
-                return owed
+            owed = ids[(depth >= low) & (depth < high) & resumable]
+            if len(owed):
+                return owed.tolist()
     return []

@@ -1,7 +1,15 @@
-"""DyHPO as a Syne Tune scheduler: pause every trial after one more level.
+"""DyHPO as a Syne Tune scheduler: every level, decide which trial trains next.
 
 Wistuba, Kadra, Grabocka (2022): "Supervising the Multi-Fidelity Race of
 Hyperparameter Configurations", NeurIPS.
+
+The scheduler is an adapter between Syne Tune's callbacks and the trial
+ledger (:mod:`syne_dyhpo.ledger`); the searcher decides. A trial may run up
+to ``max_t`` (``config[max_resource_attr]``); when it reports the level it was
+given, the next decision is made at once, with the trial as a paused
+candidate: if it wins, it goes on without a pause and a resume (a new process
+on most backends); otherwise it is paused, and the decision already made is
+the one the free worker gets.
 """
 
 from __future__ import annotations
@@ -10,6 +18,7 @@ import logging
 import math
 import time
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from syne_tune.backend.trial_status import Trial
@@ -19,10 +28,29 @@ from syne_tune.optimizer.scheduler import SchedulerDecision, TrialScheduler, Tri
 from syne_tune.util import dump_json_with_numpy
 
 from syne_dyhpo.encoding import ConfigEncoder
-from syne_dyhpo.history import FAILED, FINISHED, PAUSED, RUNNING, LearningCurveHistory
+from syne_dyhpo.ledger import PAUSED, RUNNING, TrialLedger
 from syne_dyhpo.searcher import DyHPOSearcher
 
 logger = logging.getLogger(__name__)
+
+
+@dataclass
+class DecisionCounts:
+    """What the scheduler told the trials: new configurations started, paused
+    trials resumed, trials paused after a level, trials that went on instead."""
+
+    starts: int = 0
+    resumes: int = 0
+    pauses: int = 0
+    continues: int = 0
+
+
+def _finite_float(raw: Any) -> float:
+    """``raw`` as a float; ``nan`` if it is not a number or does not fit one."""
+    try:
+        return float(raw)
+    except (TypeError, ValueError, OverflowError):
+        return math.nan
 
 
 def _resolve_max_t(
@@ -44,9 +72,10 @@ def _resolve_max_t(
 
 class DyHPO(TrialScheduler):
     """DyHPO: every decision either starts a new configuration at level 1 or
-    resumes a paused trial to its next level, whichever has the largest
+    trains a paused trial one more level, whichever has the largest
     multi-fidelity expected improvement under a deep-kernel GP of the learning
-    curves. A trial that reaches its level is paused; at ``max_t`` it is done.
+    curves. A trial that reaches its level goes on if it is the next choice
+    and is paused otherwise; at ``max_t`` it is done.
 
     :param config_space: Syne Tune domains and constants.
     :param metric: key of the reported metric.
@@ -54,8 +83,11 @@ class DyHPO(TrialScheduler):
     :param time_attr: key of the level (1, 2, ...) reported with every result.
     :param max_t: largest level; read from ``config_space[max_resource_attr]``
         if not given.
-    :param max_resource_attr: config key the scheduler sets to the level a
-        trial should stop at (the training script should honour it).
+    :param max_resource_attr: config key the scheduler sets to ``max_t``, the
+        level a trial may train to: DyHPO pauses it earlier. The training script
+        must checkpoint every level before it reports it, and when resumed,
+        report its checkpoint's last level again before it trains on (a pause
+        can come after the next level was checkpointed).
     :param random_seed: seeds every random choice; same seed and results, same
         decisions (with ``cost_aware``, same level times too).
     :param points_to_evaluate: configurations (possibly partial: missing values
@@ -63,6 +95,9 @@ class DyHPO(TrialScheduler):
     :param num_new_candidates: unseen configurations scored per decision.
     :param refit_fraction: refit the network when the observations grew by this
         fraction since the last fit; otherwise only condition the GP.
+    :param max_conditioning: observations the GP conditions on: each trial's
+        latest first (see :class:`~syne_dyhpo.model_inputs.ConditioningSet`);
+        bounds the cost of a decision.
     :param cost_aware: rank candidates by expected improvement per second of
         their next level (see :mod:`syne_dyhpo.cost`), with level times measured
         as results arrive; ``False``: by expected improvement alone, as published.
@@ -99,6 +134,7 @@ class DyHPO(TrialScheduler):
         *,
         num_new_candidates: int = 256,
         refit_fraction: float = 0.1,
+        max_conditioning: int = 512,
         cost_aware: bool = True,
         lookahead: str = "rate",
         reduction_factor: float | None = 3.0,
@@ -119,10 +155,16 @@ class DyHPO(TrialScheduler):
                 f"config_space['{max_resource_attr}'] (max_resource_attr) must be a constant, "
                 "not a domain: DyHPO sets it to each trial's level"
             )
-        if num_new_candidates < 1:
-            raise ValueError(f"num_new_candidates must be >= 1, got {num_new_candidates}")
+        for name, value in (
+            ("num_new_candidates", num_new_candidates),
+            ("max_conditioning", max_conditioning),
+        ):
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
         if not refit_fraction >= 0:
             raise ValueError(f"refit_fraction must be >= 0, got {refit_fraction}")
+        if time_attr == metric:
+            raise ValueError(f"time_attr and metric must differ, both are {metric!r}")
         self.config_space = config_space
         self.metric = metric
         self.do_minimize = do_minimize
@@ -131,20 +173,24 @@ class DyHPO(TrialScheduler):
         self.max_resource_attr = max_resource_attr
         tunable_space = {k: v for k, v in config_space.items() if k != max_resource_attr}
         self.encoder = ConfigEncoder(tunable_space)
-        self.history = LearningCurveHistory(self.max_t)
+        #: The trials: a read-only mapping ``trial_id -> TrialView`` for everyone
+        #: but this scheduler.
+        self.trials = TrialLedger(self.max_t, self.encoder.dim)
         self.searcher = DyHPOSearcher(
             self.encoder,
-            self.history,
+            self.trials,
             random_seed=self.random_seed,
             num_new_candidates=num_new_candidates,
             points_to_evaluate=points_to_evaluate,
             refit_fraction=refit_fraction,
+            max_conditioning=max_conditioning,
             cost_aware=cost_aware,
             lookahead=lookahead,
             reduction_factor=reduction_factor,
             surrogate_kwargs=surrogate_kwargs,
         )
         self.decision_seconds: list[float] = []
+        self.counts = DecisionCounts()
         # Levels are timed on the simulator's clock where results carry one
         # (ST_TUNER_TIME), else on this process's monotonic clock (real backends).
         self._tuner_time = 0.0  # latest ST_TUNER_TIME seen
@@ -156,8 +202,9 @@ class DyHPO(TrialScheduler):
     def _level_seconds(self, trial_id: int, result: Mapping[str, Any]) -> float:
         """Seconds since ``trial_id``'s run started or last reported; restarts the clock."""
         tuner_start, process_start = self._level_started[trial_id]  # set by add or resume
-        if ST_TUNER_TIME in result:
-            self._tuner_time = float(result[ST_TUNER_TIME])
+        tuner_time = _finite_float(result.get(ST_TUNER_TIME))
+        if math.isfinite(tuner_time):
+            self._tuner_time = tuner_time
             seconds = self._tuner_time - tuner_start
         else:
             seconds = time.monotonic() - process_start
@@ -166,41 +213,43 @@ class DyHPO(TrialScheduler):
 
     # --- decisions -----------------------------------------------------------------
 
-    def _trial_config(self, config: Mapping[str, Any], level: int) -> dict[str, Any]:
+    def _trial_config(self, config: Mapping[str, Any]) -> dict[str, Any]:
         full = self.encoder.full_config(config)
         if self.max_resource_attr is not None:
-            full[self.max_resource_attr] = level
+            full[self.max_resource_attr] = self.max_t
         return full
 
-    def suggest(self) -> TrialSuggestion | None:
+    def _decide(self):
         start = time.perf_counter()
         choice = self.searcher.suggest()
         self.decision_seconds.append(time.perf_counter() - start)
+        return choice
+
+    def suggest(self) -> TrialSuggestion | None:
+        choice = self._decide()
         if choice is None:
             return None
         if choice.config is not None:
-            return TrialSuggestion.start_suggestion(self._trial_config(choice.config, 1))
-        record = self.history.trials[choice.trial_id]
-        record.status, record.target = RUNNING, record.last_level + 1
+            self.counts.starts += 1
+            return TrialSuggestion.start_suggestion(self._trial_config(choice.config))
+        level = self.trials.resume(choice.trial_id)
+        self.counts.resumes += 1
         self._start_level_clock(choice.trial_id)
-        logger.debug("Resuming trial %d to level %d", choice.trial_id, record.target)
+        logger.debug("Resuming trial %d to level %d", choice.trial_id, level)
         return TrialSuggestion.resume_suggestion(
-            choice.trial_id, self._trial_config(record.config, record.target)
+            choice.trial_id, self._trial_config(self.trials.config(choice.trial_id))
         )
 
     def on_trial_add(self, trial: Trial):
         config = self.encoder.tunable_part(trial.config)
-        self.history.add(trial.trial_id, config, self.encoder.encode([config])[0])
+        self.trials.start(trial.trial_id, config, self.encoder.encode([config])[0])
         self._start_level_clock(trial.trial_id)
         self.searcher.register(config)
 
     def _level(self, trial_id: int, result: Mapping[str, Any]) -> int | None:
         """The level of ``result``, or ``None`` (logged) if it has no valid one."""
         raw = result.get(self.time_attr)
-        try:
-            level = float(raw)
-        except (TypeError, ValueError):
-            level = math.nan
+        level = _finite_float(raw)
         if not math.isfinite(level) or level < 1 or level != int(level):
             logger.error(
                 "Trial %d reported %s=%r; expected an integer level 1 ... %d (keys reported: %s)",
@@ -233,10 +282,7 @@ class DyHPO(TrialScheduler):
                 sorted(result),
             )
             return None
-        try:
-            value = float(result[self.metric])
-        except (TypeError, ValueError):
-            value = math.nan
+        value = _finite_float(result[self.metric])
         if not math.isfinite(value):
             logger.warning(
                 "Trial %d reported %s=%r: treated as diverged, never resumed",
@@ -249,60 +295,78 @@ class DyHPO(TrialScheduler):
 
     def on_trial_result(self, trial: Trial, result: dict[str, Any]) -> str:
         trial_id = trial.trial_id
-        if trial_id not in self.history.trials:
+        if trial_id not in self.trials:
             self.on_trial_add(trial)
-        record = self.history.trials[trial_id]
+        status = self.trials.status(trial_id)
+        active = status in (RUNNING, PAUSED)
         level, value = self._level(trial_id, result), self._value(trial_id, result)
         if level is None or value is None:
-            record.status = FAILED
+            if active:
+                self.trials.fail(trial_id)
             return SchedulerDecision.STOP
-        self.history.record(trial_id, level, value)
-        self.history.record_seconds(trial_id, level, self._level_seconds(trial_id, result))
+        self.trials.observe(trial_id, level, value, self._level_seconds(trial_id, result))
         if math.isnan(value):
-            record.status = FAILED
+            if active:
+                self.trials.diverge(trial_id)
             return SchedulerDecision.STOP
-        if record.status == PAUSED:  # late result of a run already told to pause
+        if status == PAUSED:  # late result of a run already told to pause
             return SchedulerDecision.PAUSE
-        if record.status != RUNNING:
+        if status != RUNNING:
             return SchedulerDecision.STOP
         if level >= self.max_t:
-            record.status = FINISHED
+            self.trials.finish(trial_id)
             return SchedulerDecision.STOP
-        if level >= record.target:
-            record.status = PAUSED
-            return SchedulerDecision.PAUSE
-        return SchedulerDecision.CONTINUE
+        if level < self.trials.target(trial_id):
+            return SchedulerDecision.CONTINUE
+        return self._pause_or_continue(trial_id)
+
+    def _pause_or_continue(self, trial_id: int) -> str:
+        """``trial_id`` reached its level: the next decision, made now with the
+        trial paused, either picks it (it goes on) or is kept for the next
+        :meth:`suggest` (it pauses)."""
+        self.trials.pause(trial_id)
+        choice = self._decide()
+        if choice is not None and choice.trial_id == trial_id:
+            self.trials.resume(trial_id)
+            self.counts.continues += 1
+            return SchedulerDecision.CONTINUE
+        self.counts.pauses += 1
+        return SchedulerDecision.PAUSE
 
     def on_trial_complete(self, trial: Trial, result: dict[str, Any]):
-        record = self.history.trials.get(trial.trial_id)
-        if record is None or record.status != RUNNING:
+        if trial.trial_id not in self.trials or self.trials.status(trial.trial_id) != RUNNING:
             return
-        record.status = FINISHED
-        if record.last_level < self.max_t:
+        self.trials.finish(trial.trial_id)
+        last = self.trials.last_level(trial.trial_id)
+        if last < self.max_t:
             logger.warning(
-                "Trial %d ended at level %d before its assigned level %d; it will not be "
-                "resumed (does the script stop at config['%s']?)",
+                "Trial %d ended at level %d before max_t=%d; it will not be resumed "
+                "(does the script stop at config['%s']?)",
                 trial.trial_id,
-                record.last_level,
-                record.target,
+                last,
+                self.max_t,
                 self.max_resource_attr,
             )
 
     def on_trial_error(self, trial: Trial):
-        record = self.history.trials.get(trial.trial_id)
-        if record is not None:
-            record.status = FAILED
+        if trial.trial_id in self.trials and self.trials.status(trial.trial_id) in (
+            RUNNING,
+            PAUSED,
+        ):
+            self.trials.fail(trial.trial_id)
         logger.warning("Trial %d failed; it will never be resumed", trial.trial_id)
 
     def on_trial_interrupted(self, trial: Trial):
         """The run of ``trial`` ended without a decision or an error (the tuner
         process died): pause the trial at its last observed level, so that it
         can be resumed from its checkpoint. Only a running trial changes."""
-        record = self.history.trials.get(trial.trial_id)
-        if record is not None and record.status == RUNNING:
-            record.status = PAUSED
+        trial_id = trial.trial_id
+        if trial_id in self.trials and self.trials.status(trial_id) == RUNNING:
+            self.trials.pause(trial_id)
             logger.info(
-                "Trial %d was interrupted at level %d; paused", trial.trial_id, record.last_level
+                "Trial %d was interrupted at level %d; paused",
+                trial_id,
+                self.trials.last_level(trial_id),
             )
 
     # --- description -----------------------------------------------------------------

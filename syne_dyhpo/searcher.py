@@ -19,7 +19,11 @@ et al. 2010), so parallel workers are not sent to the same region.
 A floor under the depth (:mod:`syne_dyhpo.promotion`) makes the next decision
 a resume when fewer trials than ASHA's share reached a rung; the model still
 chooses which. The GP sees the metric on a rank-warped scale
-(:mod:`syne_dyhpo.target_scale`).
+(:mod:`syne_dyhpo.target_scale`) and conditions on a bounded set of the
+observations (:class:`~syne_dyhpo.model_inputs.ConditioningSet`), so that a
+decision costs about the same however long the run has gone on. Every
+candidate's expected improvement is computed exactly from its posterior; what
+makes that cheap is reuse between decisions, not pruning.
 """
 
 from __future__ import annotations
@@ -35,9 +39,9 @@ from syne_dyhpo._surrogate import DeepKernelSurrogate, SurrogateUnavailableError
 from syne_dyhpo.acquisition import log_expected_improvement
 from syne_dyhpo.cost import predicted_log_costs
 from syne_dyhpo.encoding import ConfigEncoder
-from syne_dyhpo.history import RUNNING, LearningCurveHistory
+from syne_dyhpo.ledger import RUNNING, TrialLedger
+from syne_dyhpo.model_inputs import ConditioningSet, ModelInputs
 from syne_dyhpo.promotion import owed_promotions
-from syne_dyhpo.target_scale import TargetScale
 
 logger = logging.getLogger(__name__)
 
@@ -48,8 +52,6 @@ MIN_OBSERVATIONS_FOR_MODEL = 2
 # dominate the decision cost, and a pool that renews fully every few decisions
 # explores the space as well.
 POOL_REFRESH = 8
-# Candidates whose exact EI is computed at once (see DyHPOSearcher._scores).
-SCORE_CHUNK = 32
 #: Levels a candidate's improvement is measured at (see the module docstring).
 LOOKAHEADS = ("next", "final", "rate")
 #: Horizons of ``lookahead="rate"``: fractions of the way from a candidate's
@@ -69,7 +71,7 @@ class DyHPOSearcher:
     """Chooses what to train next from the learning-curve history.
 
     :param encoder: encodes configurations.
-    :param history: learning curves, shared with the scheduler that records them.
+    :param ledger: the trials, shared with the scheduler that records them.
     :param random_seed: seeds the candidate sampling and the surrogate.
     :param num_new_candidates: size of the fresh random sample of unseen
         configurations scored at every decision.
@@ -77,6 +79,8 @@ class DyHPOSearcher:
     :param refit_fraction: the network is refit once the number of
         observations grew by this fraction since the last fit (at least one);
         in between, the GP is conditioned on the new data with fixed weights.
+    :param max_conditioning: observations the GP conditions on (see
+        :class:`~syne_dyhpo.model_inputs.ConditioningSet`).
     :param cost_aware: divide each candidate's expected improvement by the
         predicted seconds of its next level (:mod:`syne_dyhpo.cost`).
     :param lookahead: one of :data:`LOOKAHEADS`: the level whose value a
@@ -91,12 +95,13 @@ class DyHPOSearcher:
     def __init__(
         self,
         encoder: ConfigEncoder,
-        history: LearningCurveHistory,
+        ledger: TrialLedger,
         *,
         random_seed: int,
         num_new_candidates: int = 256,
         points_to_evaluate: list[Mapping[str, Any]] | None = None,
         refit_fraction: float = 0.1,
+        max_conditioning: int = 512,
         cost_aware: bool = True,
         lookahead: str = "rate",
         reduction_factor: float | None = 3.0,
@@ -107,7 +112,9 @@ class DyHPOSearcher:
         if reduction_factor is not None and not reduction_factor > 1:
             raise ValueError(f"reduction_factor must be > 1 or None, got {reduction_factor!r}")
         self.encoder = encoder
-        self.history = history
+        self.ledger = ledger
+        self.inputs = ModelInputs(ledger)
+        self.conditioning = ConditioningSet(max_conditioning)
         self.random_state = np.random.RandomState(random_seed)
         self.num_new_candidates = num_new_candidates
         self.points_to_evaluate = [encoder.complete(p) for p in points_to_evaluate or []]
@@ -115,37 +122,42 @@ class DyHPOSearcher:
         self.cost_aware = cost_aware
         self.lookahead = lookahead
         self.reduction_factor = reduction_factor
-        self.surrogate = DeepKernelSurrogate(
-            encoder.dim, history.curve_length, **dict(surrogate_kwargs or {})
-        )
+        self.surrogate = DeepKernelSurrogate(self.inputs.layout, **dict(surrogate_kwargs or {}))
         self._started_keys: set[str] = set()
         self._pool: list[dict[str, Any]] = []
         self._pool_keys: list[str] = []
         self._pool_X = np.zeros((0, encoder.dim))
         self._observations_at_fit = 0
-        # Target scale fitted with the last successful fit: fixed between fits
-        # so that the model rows of past observations stay unchanged.
-        self._scale: TargetScale | None = None
+        self._decided: tuple[int, Choice | None] | None = None  # (ledger version, choice)
 
     def register(self, config: Mapping[str, Any]) -> None:
         """Mark ``config`` as started, so it is never proposed again."""
         self._started_keys.add(self.encoder.key(config))
 
     def suggest(self) -> Choice | None:
-        """The next decision, or ``None`` if nothing is left to run."""
-        while self.points_to_evaluate:
-            config = self.points_to_evaluate.pop(0)
+        """The next decision, or ``None`` if nothing is left to run. A decision
+        made while the ledger has not changed since is not made again."""
+        if self._decided is not None and self._decided[0] == self.ledger.version:
+            return self._decided[1]
+        choice = self._decide()
+        self._decided = (self.ledger.version, choice)
+        return choice
+
+    def _decide(self) -> Choice | None:
+        while self.points_to_evaluate:  # dropped once started (see register)
+            config = self.points_to_evaluate[0]
             if self.encoder.key(config) not in self._started_keys:
                 return Choice(config=config)
+            self.points_to_evaluate.pop(0)
         new_configs, new_X = self._new_candidates()
-        paused = self.history.resumable()
+        paused = self.ledger.resumable()
         if not new_configs and not paused:
             return None
-        if self.history.num_observations < MIN_OBSERVATIONS_FOR_MODEL:
+        if self.ledger.num_observations < MIN_OBSERVATIONS_FOR_MODEL:
             if new_configs:
                 return Choice(config=new_configs[0])
             return Choice(trial_id=paused[self.random_state.randint(len(paused))])
-        owed = owed_promotions(self.history, self.reduction_factor) if self.reduction_factor else []
+        owed = owed_promotions(self.ledger, self.reduction_factor) if self.reduction_factor else []
         if owed:  # the floor restricts the choice to the trials it is owed by
             paused, new_configs, new_X = owed, [], new_X[:0]
         try:
@@ -181,61 +193,55 @@ class DyHPOSearcher:
         self._pool_X = np.vstack([self._pool_X[keep], self.encoder.encode(fresh)])
         return self._pool, self._pool_X
 
-    def _training_data(self) -> tuple[TargetScale, np.ndarray, np.ndarray]:
-        """The target scale, ``inputs (n, p)`` and ``y (n,)``, after refitting
-        the surrogate (on a freshly fitted scale) if the data grew enough."""
-        history = self.history
-        n_new = history.num_observations - self._observations_at_fit
+    def _training_data(self) -> tuple[np.ndarray, np.ndarray]:
+        """Rows ``(n, p)`` and targets ``(n,)`` the GP conditions on, after
+        refitting the surrogate (on a freshly fitted scale, to a freshly chosen
+        conditioning set) if the data grew enough since the last fit."""
+        ledger, inputs = self.ledger, self.inputs
+        n_new = ledger.num_observations - self._observations_at_fit
         needs_fit = self.surrogate.model is None or n_new >= max(
             1.0, self.refit_fraction * self._observations_at_fit
         )
         if needs_fit:
-            fit_scale = history.target_scale()
-            inputs, y = history.training_data(fit_scale)
+            scale = inputs.fitted_scale()
+            index = self.conditioning.update(ledger, choose_again=True)
+            rows, y = inputs.observations(index, scale)
             seed = int(self.random_state.randint(2**31 - 1))
             scratch = self.surrogate.model is None
-            if self.surrogate.fit(inputs, y, from_scratch=scratch, seed=seed):
-                self._observations_at_fit, self._scale = len(y), fit_scale
-                return fit_scale, inputs, y
-        scale = self.target_scale()  # the previous model's
-        return (scale, *history.training_data(scale))
+            if self.surrogate.fit(rows, y, from_scratch=scratch, seed=seed):
+                self._observations_at_fit = ledger.num_observations
+                inputs.use_scale(scale)
+                return rows, y
+        return inputs.observations(self.conditioning.update(ledger))
 
     def predict(self, trial_ids: list[int], level: int) -> tuple[np.ndarray, np.ndarray]:
         """Posterior mean and std ``(k,)`` of the values of ``trial_ids`` at
-        ``level``, from their curves so far, on the target scale of the
-        last fit (0 at its best value, 1 at its worst; see
-        :meth:`target_scale`). Does not refit.
+        ``level``, from their curves so far, on the model's target scale
+        (:attr:`ModelInputs.scale`: 0 at its best value, 1 at its worst). Does not refit.
 
         :raises SurrogateUnavailableError: no model fitted yet.
         """
         if not trial_ids:
             return np.zeros(0), np.zeros(0)
-        scale = self.target_scale()
-        inputs, y = self.history.training_data(scale)
-        levels = np.full(len(trial_ids), level)
-        rows = self.history.predicting(
-            self.history.next_level_inputs(trial_ids, scale), levels[None, :]
-        )
-        posterior = self.surrogate.posterior(inputs, y, rows)
-        return posterior.mean, posterior.std(np.arange(len(trial_ids)))
-
-    def target_scale(self) -> TargetScale:
-        """The model's target scale: the last fit's, or the current data's
-        before any fit."""
-        return self._scale or self.history.target_scale()
+        rows, y = self.inputs.observations(self.conditioning.update(self.ledger))
+        levels = np.full((1, len(trial_ids)), level)
+        candidates = self.inputs.layout.at_levels(self.inputs.next_level_rows(trial_ids), levels)
+        return self.surrogate.posterior(rows, y, candidates)
 
     def _log_costs(self, paused: list[int], new_X: np.ndarray) -> np.ndarray:
         """Predicted log seconds of each candidate's next level, shape ``(m,)``
         (zeros unless cost-aware)."""
         if not self.cost_aware:
             return np.zeros(len(paused) + len(new_X))
-        paused_costs = np.array([self.history.log_cost(t) for t in paused])
-        return predicted_log_costs(paused_costs, *self.history.measured_costs(), new_X)
+        costs = self.ledger.log_costs
+        measured = np.isfinite(costs)
+        paused_costs = costs[self.ledger.rows(paused)]
+        return predicted_log_costs(paused_costs, self.ledger.X[measured], costs[measured], new_X)
 
     def _horizons(self, levels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Levels ``(h, m)`` each candidate is scored at, given its next levels
         ``levels (m,)``, and the log of the levels it trains to reach each."""
-        max_t = self.history.max_t
+        max_t = self.ledger.max_t
         if self.lookahead == "next":
             horizons = levels[None, :]
         elif self.lookahead == "final":
@@ -248,40 +254,19 @@ class DyHPOSearcher:
     def _scores(self, paused: list[int], new_X: np.ndarray) -> np.ndarray:
         """Log-EI at the scored levels (see :meth:`_horizons`; per level trained
         to reach them, and per second if cost-aware) of ``paused`` trials then
-        new configurations ``new_X (k, d)``, shape ``(m,)``; ``-inf`` for
-        candidates that provably cannot win.
-
-        EI grows with the posterior std, which is bounded cheaply (see
-        :meth:`~syne_dyhpo._surrogate.posterior.BelieverPosterior.variance_bound`):
-        the exact EI is computed in chunks, best upper bound first, and stops
-        once no remaining upper bound beats the best exact value. The argmax is the
-        same as scoring every candidate, at a fraction of the cost.
-        """
-        history = self.history
-        scale, inputs, y = self._training_data()
-        running = history.with_status(RUNNING)
-        pending = history.next_level_inputs(running, scale) if running else None
-        levels = np.concatenate([history.next_level(paused), np.ones(len(new_X), dtype=int)])
+        new configurations ``new_X (k, d)``, shape ``(m,)``."""
+        ledger, inputs = self.ledger, self.inputs
+        rows, y = self._training_data()
+        running = ledger.with_status(RUNNING)
+        pending = inputs.next_level_rows(running) if running else None
+        paused_levels = np.minimum(ledger.last_levels[ledger.rows(paused)] + 1, ledger.max_t)
+        levels = np.concatenate([paused_levels, np.ones(len(new_X), dtype=int)])
         horizons, log_levels = self._horizons(levels)
-        m = len(levels)
-        parts = [history.next_level_inputs(paused, scale)] if paused else []
+        parts = [inputs.next_level_rows(paused)] if paused else []
         if len(new_X):
-            parts.append(history.new_config_inputs(new_X))
-        candidates = history.predicting(np.vstack(parts), horizons)  # row h * m + i
-        posterior = self.surrogate.posterior(inputs, y, candidates, pending)
-        best = history.best_per_level(scale)[horizons.ravel() - 1]
-        mean, log_levels = posterior.mean, log_levels.ravel()
-        log_cost = self._log_costs(paused, new_X)
-        row_upper = log_expected_improvement(mean, posterior.std_bound, best) - log_levels
-        upper = row_upper.reshape(-1, m).max(axis=0) - log_cost
-        order = np.argsort(-upper, kind="stable")
-        scores = np.full(m, -np.inf)
-        for start in range(0, m, SCORE_CHUNK):
-            chunk = order[start : start + SCORE_CHUNK]
-            if upper[chunk[0]] <= scores.max():
-                break
-            rows = (np.arange(len(horizons))[:, None] * m + chunk[None, :]).ravel()
-            log_ei = log_expected_improvement(mean[rows], posterior.std(rows), best[rows])
-            per_level = (log_ei - log_levels[rows]).reshape(-1, len(chunk))
-            scores[chunk] = per_level.max(axis=0) - log_cost[chunk]
-        return scores
+            parts.append(inputs.new_config_rows(new_X))
+        candidates = inputs.layout.at_levels(np.vstack(parts), horizons)  # row h * m + i
+        mean, std = self.surrogate.posterior(rows, y, candidates, pending)
+        best = inputs.best_per_level()[horizons.ravel() - 1]
+        per_level = log_expected_improvement(mean, std, best) - log_levels.ravel()
+        return per_level.reshape(len(horizons), -1).max(axis=0) - self._log_costs(paused, new_X)

@@ -9,7 +9,6 @@ from syne_tune.constants import ST_TUNER_TIME
 
 from syne_dyhpo import DyHPO
 from syne_dyhpo.cost import NEIGHBOURS, log_level_cost, predicted_log_costs
-from syne_dyhpo.history import LearningCurveHistory
 from tests.scheduler_driver import drive
 
 
@@ -36,22 +35,6 @@ def test_unseen_configurations_cost_what_their_nearest_started_ones_cost():
     ]
     # a paused trial without a measured time costs the median of all
     np.testing.assert_allclose(costs, [np.log(3.0), np.log(2.0), *expected_new])
-
-
-def test_history_keeps_the_first_positive_time_of_each_level():
-    history = LearningCurveHistory(max_t=4)
-    record = history.add(0, {"x": 0.5}, np.array([0.5]))
-    history.record_seconds(0, 1, 3.0)
-    history.record_seconds(0, 2, 0.0)  # not a measurement
-    history.record_seconds(0, 2, 7.0)
-    history.record_seconds(0, 2, 5.0)  # a repeated level keeps its first time
-    np.testing.assert_array_equal(record.seconds[:2], [3.0, 7.0])
-    assert np.isnan(record.seconds[2:]).all()
-    assert history.log_cost(0) == pytest.approx(np.log(5.0))
-    assert np.isnan(history.log_cost(1))
-    X, costs = history.measured_costs()
-    np.testing.assert_array_equal(X, [[0.5]])
-    np.testing.assert_allclose(costs, [np.log(5.0)])
 
 
 def _expensive_share(cost_aware: bool, seed: int) -> float:
@@ -93,5 +76,5 @@ def test_levels_are_timed_by_the_tuner_clock_or_else_the_process_clock():
             time.sleep(0.01)
         scheduler.on_trial_result(trial, {"epoch": 1, "loss": 1.0, **extra})
     # the simulated clock is at 0 before the first result: the level took 42 s
-    assert simulated.history.trials[0].seconds[0] == 42.0
-    assert 0.01 <= real.history.trials[0].seconds[0] < 5.0
+    assert simulated.trials[0].seconds[0] == 42.0
+    assert 0.01 <= real.trials[0].seconds[0] < 5.0

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from syne_dyhpo.history import FAILED, PAUSED, RUNNING, LearningCurveHistory
+from syne_dyhpo.ledger import FAILED, PAUSED, RUNNING, TrialLedger
 from syne_dyhpo.promotion import owed_promotions, rung_levels
 from tests.scheduler_driver import drive
 from tests.test_scheduler import make
@@ -22,15 +22,20 @@ def test_rungs_are_powers_of_the_factor_below_max_t_then_max_t(max_t, factor, ru
     assert rung_levels(max_t, factor).tolist() == rungs
 
 
-def _history(depths: list[int], statuses: list[str], max_t: int = 9) -> LearningCurveHistory:
+def _history(depths: list[int], statuses: list[str], max_t: int = 9) -> TrialLedger:
     """Trial ``i`` observed at levels ``1 … depths[i]`` (running: one more)."""
-    history = LearningCurveHistory(max_t)
+    ledger = TrialLedger(max_t, config_dim=1)
     for trial_id, (depth, status) in enumerate(zip(depths, statuses, strict=True)):
-        record = history.add(trial_id, {"i": trial_id}, np.zeros(1))
+        ledger.start(trial_id, {"i": trial_id}, np.zeros(1))
         for level in range(1, depth + 1):
-            history.record(trial_id, level, 1.0 / level)
-        record.status, record.target = status, depth + (status == RUNNING)
-    return history
+            ledger.observe(trial_id, level, 1.0 / level, seconds=1.0)
+        if depth:
+            ledger.pause(trial_id)
+            if status == RUNNING:
+                ledger.resume(trial_id)
+        if status == FAILED:
+            ledger.fail(trial_id)
+    return ledger
 
 
 def test_a_rung_short_of_its_share_owes_a_resume_of_the_trials_below_it():

@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 import dill
+import numpy as np
 import pandas as pd
 import psutil
 import pytest
@@ -21,7 +22,7 @@ from syne_tune.optimizer.baselines import RandomSearch
 
 from syne_dyhpo import DyHPO
 from syne_dyhpo._snapshot import ELAPSED_BEFORE_START, elapsed_at_save, save_atomically
-from syne_dyhpo.history import PAUSED, RUNNING
+from syne_dyhpo.ledger import PAUSED, RUNNING
 from syne_dyhpo.resume import CrashSafeTuner, resume_tuner
 
 MAX_T = 4
@@ -139,15 +140,18 @@ def test_resume_recovers_every_result_and_pauses_interrupted_trials(interrupted_
     assert trainers_running(folder) == 0
     printed = reported(folder)
     assert sum(map(len, printed.values())) > seen_at_save  # results came after the save
-    history = tuner.scheduler.history
-    assert sorted(history.trials) == sorted(printed) == tuner.trial_backend.trial_ids
+    trials = tuner.scheduler.trials
+    assert sorted(trials) == sorted(printed) == tuner.trial_backend.trial_ids
     for trial_id, results in printed.items():
-        for result in results:  # no checkpoint: a repeated level is the last one reported
-            last = [r for r in results if r["epoch"] == result["epoch"]][-1]
-            assert history.trials[trial_id].curve[result["epoch"] - 1] == last["loss"]
+        curve, last_level = trials[trial_id].curve, trials[trial_id].last_level
+        for result in results:  # no checkpoint: a repeated level has the same value
+            if result["epoch"] <= last_level:
+                assert curve[result["epoch"] - 1] == result["loss"]
+            else:  # printed while the pause of its run was on its way: never forwarded
+                assert np.isnan(curve[result["epoch"] - 1])
         assert tuner.trial_backend._last_metric_seen_index[trial_id] == len(results)
-    assert not history.with_status(RUNNING)
-    for trial_id in history.with_status(PAUSED):
+    assert not trials.with_status(RUNNING)
+    for trial_id in trials.with_status(PAUSED):
         assert tuner.trial_backend._trial_dict[trial_id].status == Status.paused
         assert (folder / str(trial_id) / "pause").exists()
     assert tuner.metadata[ELAPSED_BEFORE_START] > 0
@@ -172,11 +176,22 @@ def test_resumed_run_counts_spent_time_and_stores_each_result_once(interrupted_r
     keys = ["trial_id", "st_worker_timestamp"]
     stored = set(map(tuple, results[keys].itertuples(index=False)))
     assert len(stored) == len(results)  # no duplicates
-    assert stored == {(t, r["st_worker_timestamp"]) for t, rs in printed.items() for r in rs}
+    for trial_id, lines in printed.items():
+        # a run prints until its pause reaches it (it restarts at epoch 1): what it
+        # printed before the pause is stored, what it printed after is not
+        runs = np.cumsum([r["epoch"] == 1 for r in lines])
+        for run in set(runs):
+            kept = [
+                (trial_id, r["st_worker_timestamp"]) in stored
+                for r, in_run in zip(lines, runs == run, strict=True)
+                if in_run
+            ]
+            assert kept == sorted(kept, reverse=True), (trial_id, kept)
+    assert stored <= {(t, r["st_worker_timestamp"]) for t, rs in printed.items() for r in rs}
     assert results["st_tuner_time"].is_monotonic_increasing or results["st_tuner_time"].max() > (
         spent
     )
-    assert tuner.scheduler.history.num_observations > 0
+    assert tuner.scheduler.trials.num_observations > 0
     assert trainers_running(folder) == 0
 
 
@@ -193,7 +208,7 @@ def test_a_moved_run_resumes_in_its_new_folder_ignoring_a_trial_never_started(
 
     assert tuner.tuner_path == moved and tuner.trial_backend.local_path == moved
     assert never_started not in tuner.trial_backend.trial_ids
-    assert never_started not in tuner.scheduler.history.trials
+    assert never_started not in tuner.scheduler.trials
     assert tuner.trial_backend.new_trial_id() == never_started
 
 
@@ -205,12 +220,12 @@ def test_interrupted_trial_is_paused_and_resumed_at_its_next_level():
     trial = Trial(trial_id=0, config=first.config, creation_time=None)
     scheduler.on_trial_add(trial)
     scheduler.on_trial_interrupted(trial)
-    assert scheduler.history.trials[0].status == PAUSED
-    assert scheduler.history.trials[0].last_level == 0
-    scheduler.history.trials[0].status = RUNNING
+    assert scheduler.trials[0].status == PAUSED
+    assert scheduler.trials[0].last_level == 0
+    scheduler.trials.resume(0)
     scheduler.on_trial_result(trial, {"epoch": 1, "loss": 0.5})  # paused at its target
     scheduler.on_trial_interrupted(trial)  # no effect on a paused trial
-    assert scheduler.history.trials[0].status == PAUSED
+    assert scheduler.trials[0].status == PAUSED
 
 
 def new_tuner(tmp_path: Path, scheduler, backend=None) -> Tuner:

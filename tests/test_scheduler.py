@@ -12,6 +12,7 @@ import syne_dyhpo.searcher as searcher_module
 from syne_dyhpo import DyHPO
 from syne_dyhpo._surrogate import DeepKernelSurrogate
 from syne_dyhpo.acquisition import log_expected_improvement
+from syne_dyhpo.searcher import Choice
 from tests.scheduler_driver import drive
 
 FAST = {"scratch_steps": 30, "refine_steps": 5}
@@ -36,18 +37,23 @@ def _start(scheduler: DyHPO, trial_id: int) -> Trial:
     return trial
 
 
-def test_each_run_is_one_level_then_pause_and_max_t_finishes():
+def test_each_level_ends_in_a_pause_or_a_continue_and_max_t_finishes():
     scheduler = make()
     trial = _start(scheduler, 0)
-    assert trial.config["epochs"] == 1
+    assert trial.config["epochs"] == 6  # it may run to max_t; DyHPO pauses it earlier
     assert scheduler.on_trial_result(trial, {"epoch": 1, "loss": 1.0}) == SchedulerDecision.PAUSE
-    log = drive(make(), quadratic_curve, decisions=60, n_workers=1)
-    assert all(config["epochs"] == 1 for kind, _, config in log.suggestions if kind == "start")
+    scheduler = make()
+    log = drive(scheduler, quadratic_curve, decisions=60, n_workers=1)
+    assert all(config["epochs"] == 6 for _, _, config in log.suggestions)
     for trial_id, level, _, decision in log.results:
-        expected = SchedulerDecision.STOP if level == 6 else SchedulerDecision.PAUSE
-        assert decision == expected, (trial_id, level, decision)
-    resumed = [tid for kind, tid, _ in log.suggestions if kind == "resume"]
-    assert resumed, "DyHPO never resumed a paused trial"
+        expected = {SchedulerDecision.STOP} if level == 6 else {"PAUSE", "CONTINUE"}
+        assert decision in expected, (trial_id, level, decision)
+    counts = scheduler.counts
+    kinds = [kind for kind, _, _ in log.suggestions]
+    decisions = [decision for _, level, _, decision in log.results if level < 6]
+    assert counts.starts == kinds.count("start") and counts.resumes == kinds.count("resume") > 0
+    assert counts.pauses == decisions.count("PAUSE")
+    assert counts.continues == decisions.count("CONTINUE") > 0
     finished = {tid for tid, level, _, _ in log.results if level == 6}
     # every trial's levels run 1, 2, ... without gaps or repeats
     for trial_id in log.trials:
@@ -62,12 +68,59 @@ def test_each_run_is_one_level_then_pause_and_max_t_finishes():
         assert not later
 
 
-def test_resume_assigns_the_next_level_through_max_resource_attr():
-    log = drive(make(), quadratic_curve, decisions=40)
-    for kind, trial_id, config in log.suggestions:
-        if kind == "resume":
-            reported = [lvl for tid, lvl, _, _ in log.results if tid == trial_id]
-            assert config["epochs"] in reported  # the run stopped exactly there
+def _run_next(scheduler: DyHPO, log) -> tuple[Trial, int]:
+    """The trial of the next suggestion, started or resumed, and the level below
+    ``max_t`` it reports next (a trial resumed to ``max_t`` reports and finishes)."""
+    trial, level = _suggested(scheduler, log)
+    while level == scheduler.max_t:
+        assert scheduler.on_trial_result(trial, {"epoch": level, "loss": 1.0}) == "STOP"
+        trial, level = _suggested(scheduler, log)
+    return trial, level
+
+
+def _suggested(scheduler: DyHPO, log) -> tuple[Trial, int]:
+    suggestion = scheduler.suggest()
+    if suggestion.spawn_new_trial_id:
+        trial = Trial(len(log.trials), suggestion.config, datetime.now())
+        scheduler.on_trial_add(trial)
+        return trial, 1
+    trial_id = suggestion.checkpoint_trial_id
+    return log.trials[trial_id], scheduler.trials.target(trial_id)
+
+
+def test_the_decision_made_at_a_pause_is_the_one_the_free_worker_gets(monkeypatch):
+    scheduler = make()
+    log = drive(scheduler, quadratic_curve, decisions=20, n_workers=1)
+    searcher = scheduler.searcher
+    made = []
+    decide = searcher._decide
+    monkeypatch.setattr(searcher, "_decide", lambda: made.append(decide()) or made[-1])
+    trial, level = _run_next(scheduler, log)
+    made.clear()
+    result = {"epoch": level, "loss": 99.0}  # far worse than anything: not worth going on
+    assert scheduler.on_trial_result(trial, result) == SchedulerDecision.PAUSE
+    assert len(made) == 1
+    suggestion = scheduler.suggest()  # nothing changed since: the same choice, not decided again
+    assert len(made) == 1
+    if made[-1].trial_id is not None:
+        assert suggestion.checkpoint_trial_id == made[-1].trial_id
+    else:
+        assert scheduler.encoder.tunable_part(suggestion.config) == made[-1].config
+    scheduler.trials.start(999, {"x": 0.0, "lr": 0.1}, np.zeros(scheduler.encoder.dim))
+    scheduler.suggest()  # the ledger changed: decided again
+    assert len(made) == 2
+
+
+def test_a_trial_that_is_its_own_next_choice_goes_on_without_a_pause(monkeypatch):
+    scheduler = make()
+    log = drive(scheduler, quadratic_curve, decisions=20, n_workers=1)
+    trial, level = _run_next(scheduler, log)
+    monkeypatch.setattr(scheduler.searcher, "_decide", lambda: Choice(trial_id=trial.trial_id))
+    continues = scheduler.counts.continues
+    assert scheduler.on_trial_result(trial, {"epoch": level, "loss": 0.1}) == "CONTINUE"
+    assert scheduler.trials.status(trial.trial_id) == "running"
+    assert scheduler.trials.target(trial.trial_id) == level + 1
+    assert scheduler.counts.continues == continues + 1
 
 
 def test_dyhpo_concentrates_on_good_configurations():
@@ -114,14 +167,14 @@ def test_rate_keeps_the_best_improvement_per_level_over_its_horizons(monkeypatch
 
     scheduler = make(lookahead="rate")
     drive(scheduler, crossing_curve, decisions=30, n_workers=1)
-    searcher, history = scheduler.searcher, scheduler.history
-    paused, (_, new_X) = history.resumable(), searcher._new_candidates()
+    searcher, trials = scheduler.searcher, scheduler.trials
+    paused, (_, new_X) = trials.resumable(), searcher._new_candidates()
     assert paused
-    pruned = searcher._scores(paused, new_X)  # refits if due; later calls see one model
-    monkeypatch.setattr(searcher_module, "SCORE_CHUNK", 10**6)  # exact for all candidates
+    cached = searcher._scores(paused, new_X)  # refits if due; later calls see one model
+    searcher.surrogate._cache = None  # the same scores from a fresh factorization
     exact = searcher._scores(paused, new_X)
-    assert np.all(np.isfinite(exact)) and np.argmax(pruned) == np.argmax(exact)
-    np.testing.assert_allclose(pruned[np.isfinite(pruned)], exact[np.isfinite(pruned)])
+    assert np.all(np.isfinite(exact))
+    np.testing.assert_allclose(cached, exact, rtol=1e-7, atol=1e-9)
     # with the next level and max_t as its only horizons, "rate" is the better of
     # "next" and "final", the latter divided by the levels trained to reach max_t
     monkeypatch.setattr(searcher_module, "RATE_HORIZONS", np.array([0.0, 1.0]))
@@ -130,7 +183,7 @@ def test_rate_keeps_the_best_improvement_per_level_over_its_horizons(monkeypatch
     for lookahead in ("next", "final"):
         searcher.lookahead = lookahead
         alone[lookahead] = searcher._scores(paused, new_X)
-    levels = np.concatenate([history.next_level(paused), np.ones(len(new_X))])
+    levels = np.concatenate([trials.last_levels[trials.rows(paused)] + 1, np.ones(len(new_X))])
     per_level_final = alone["final"] - np.log(scheduler.max_t - levels + 1)
     np.testing.assert_allclose(two_horizons, np.maximum(alone["next"], per_level_final))
     assert np.any(exact > alone["next"] + 1e-6)  # some later horizon pays for its levels
@@ -139,7 +192,7 @@ def test_rate_keeps_the_best_improvement_per_level_over_its_horizons(monkeypatch
 def test_predict_gives_the_posterior_of_trials_at_any_level_without_refitting():
     scheduler = make()
     drive(scheduler, quadratic_curve, decisions=25, n_workers=1)
-    trials = list(scheduler.history.trials)
+    trials = list(scheduler.trials)
     model = scheduler.searcher.surrogate.model
     mean, std = scheduler.searcher.predict(trials, scheduler.max_t)
     assert mean.shape == std.shape == (len(trials),)
@@ -186,7 +239,7 @@ def test_missing_metric_or_level_fails_only_that_trial(caplog):
         suggestion = scheduler.suggest()
         assert suggestion.spawn_new_trial_id or suggestion.checkpoint_trial_id not in (0, 1)
         if suggestion.spawn_new_trial_id:
-            trial = Trial(len(scheduler.history.trials), suggestion.config, datetime.now())
+            trial = Trial(len(scheduler.trials), suggestion.config, datetime.now())
             scheduler.on_trial_add(trial)
             scheduler.on_trial_result(trial, {"epoch": 1, "loss": 1.0})
         else:
@@ -208,36 +261,35 @@ def test_failed_trial_is_never_resumed():
             scheduler.on_trial_add(trials[trial_id])
         else:
             trial_id = suggestion.checkpoint_trial_id
-        level = scheduler.history.trials[trial_id].target
+        level = scheduler.trials[trial_id].target
         scheduler.on_trial_result(trials[trial_id], {"epoch": level, "loss": 5.0 - level})
 
 
-def test_result_beyond_the_pause_level_and_out_of_order_results_are_handled():
+def test_result_beyond_the_pause_level_and_out_of_order_results_are_handled(monkeypatch):
     scheduler = make()
     trial = _start(scheduler, 0)
     assert scheduler.on_trial_result(trial, {"epoch": 1, "loss": 2.0}) == SchedulerDecision.PAUSE
     # a late result of the same run, after the pause decision
     assert scheduler.on_trial_result(trial, {"epoch": 2, "loss": 1.5}) == SchedulerDecision.PAUSE
-    assert scheduler.history.trials[0].last_level == 2
-    record = scheduler.history.trials[0]
-    record.status = "running"
-    record.target = 4
-    # a resumed run restarting from an older checkpoint repeats level 2
+    assert scheduler.trials[0].last_level == 2
+    assert scheduler.trials.resume(0) == 3
+    # a resumed run reporting its checkpoint's level again
     assert scheduler.on_trial_result(trial, {"epoch": 2, "loss": 1.4}) == SchedulerDecision.CONTINUE
-    assert scheduler.history.trials[0].curve[1] == pytest.approx(1.4)
+    assert scheduler.trials[0].curve[1] == pytest.approx(1.4)
+    monkeypatch.setattr(scheduler.searcher, "_decide", lambda: Choice(config={"x": 0, "lr": 0.1}))
     assert scheduler.on_trial_result(trial, {"epoch": 4, "loss": 1.0}) == SchedulerDecision.PAUSE
     assert scheduler.on_trial_result(trial, {"epoch": 99, "loss": 0.5}) == SchedulerDecision.PAUSE
+    assert scheduler.trials[0].curve[-1] == 0.5  # counted at max_t
 
 
-def test_trial_ending_before_its_level_is_finished_not_resumed(caplog):
+def test_trial_ending_before_max_t_is_finished_not_resumed(caplog):
     scheduler = make()
     trial = _start(scheduler, 0)
-    record = scheduler.history.trials[0]
-    record.target = 3
     scheduler.on_trial_result(trial, {"epoch": 1, "loss": 1.0})
+    scheduler.trials.resume(0)
     with caplog.at_level(logging.WARNING):
         scheduler.on_trial_complete(trial, {"epoch": 1, "loss": 1.0})
-    assert record.status == "finished"
+    assert scheduler.trials[0].status == "finished"
     assert "will not be resumed" in caplog.text
 
 
@@ -279,7 +331,10 @@ def test_finite_space_is_exhausted_then_suggest_returns_none():
         ({"max_resource_attr": None}, "max_t is required"),
         ({"max_resource_attr": "budget"}, "no entry 'budget'"),
         ({"metric": ""}, "metric must be a non-empty string"),
-        ({"num_new_candidates": 0}, "num_new_candidates must be >= 1"),
+        ({"num_new_candidates": 0}, "num_new_candidates must be an integer >= 1, got 0"),
+        ({"num_new_candidates": 1.5}, "num_new_candidates must be an integer >= 1, got 1.5"),
+        ({"max_conditioning": 0}, "max_conditioning must be an integer >= 1, got 0"),
+        ({"metric": "epoch"}, "time_attr and metric must differ, both are 'epoch'"),
         ({"lookahead": "max_t"}, "lookahead must be one of .*'max_t'"),
     ],
 )

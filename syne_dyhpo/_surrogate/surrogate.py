@@ -1,15 +1,17 @@
 """Fitting and querying the deep-kernel GP, robust to numerical failures.
 
-Notation: ``inputs`` ``(n, p)`` packed rows (see
-:mod:`~syne_dyhpo._surrogate.feature_extractor`), ``y`` ``(n,)`` normalized
-targets in ``[0, 1]`` (lower is better), ``test_inputs`` ``(m, p)``.
+Notation: ``inputs`` ``(n, p)`` packed rows (see :mod:`syne_dyhpo.model_inputs`),
+``y`` ``(n,)`` normalized targets in ``[0, 1]`` (lower is better),
+``test_inputs`` ``(m, p)``.
 
 Fitting maximizes the exact marginal likelihood with Adam: from scratch the
 first time and after a failure, warm-started with a short refit otherwise
 (Wistuba et al. 2022, Sec. 4.1). To bound its cost, the network is fit on at
-most ``max_fit_points`` observations; the posterior always conditions on all and
-is computed in closed form (:mod:`~syne_dyhpo._surrogate.posterior`) from the
-fitted gpytorch modules.
+most ``max_fit_points`` observations; the posterior conditions on all the
+observations it is given and is computed in closed form
+(:mod:`~syne_dyhpo._surrogate.posterior`) from the fitted gpytorch modules,
+reusing the factorization and the candidates' kernel columns of the previous
+call where the network is unchanged.
 """
 
 from __future__ import annotations
@@ -24,7 +26,13 @@ from linear_operator.utils.errors import NanError, NotPSDError
 
 from syne_dyhpo._surrogate.feature_extractor import FeatureExtractor
 from syne_dyhpo._surrogate.model import DeepKernelGP
-from syne_dyhpo._surrogate.posterior import BelieverPosterior, KernelFactor, RBFKernel
+from syne_dyhpo._surrogate.posterior import (
+    KernelFactor,
+    RBFKernel,
+    WhitenedColumns,
+    believer_moments,
+)
+from syne_dyhpo.model_inputs import RowLayout
 
 logger = logging.getLogger(__name__)
 
@@ -47,8 +55,7 @@ class SurrogateUnavailableError(RuntimeError):
 class DeepKernelSurrogate:
     """Deep-kernel GP surrogate of DyHPO.
 
-    :param config_dim: encoded configuration dimension ``d``.
-    :param curve_length: learning-curve length ``L``.
+    :param layout: the packed rows' layout.
     :param widths: dense-layer widths of the feature extractor.
     :param learning_rate: Adam step size.
     :param scratch_steps: Adam steps of a fit from scratch.
@@ -66,8 +73,7 @@ class DeepKernelSurrogate:
 
     def __init__(
         self,
-        config_dim: int,
-        curve_length: int,
+        layout: RowLayout,
         *,
         widths: tuple[int, ...] = (64, 128),
         learning_rate: float = 0.01,
@@ -79,8 +85,7 @@ class DeepKernelSurrogate:
     ):
         if not noise_floor > 0:
             raise ValueError(f"noise_floor must be > 0, got {noise_floor}")
-        self.config_dim = config_dim
-        self.curve_length = curve_length
+        self.layout = layout
         self.widths = tuple(widths)
         self.learning_rate = learning_rate
         self.scratch_steps = scratch_steps
@@ -89,13 +94,13 @@ class DeepKernelSurrogate:
         self.max_attempts = max_attempts
         self.noise_floor = noise_floor
         self.model: DeepKernelGP | None = None
-        # (inputs, factor) of the last posterior; reset whenever the model changes
-        self._factor_cache: tuple[np.ndarray, KernelFactor] | None = None
+        # (inputs, columns) of the last posterior; reset whenever the model changes
+        self._cache: tuple[np.ndarray, WhitenedColumns] | None = None
 
     def _new_model(self, inputs: torch.Tensor, y: torch.Tensor, seed: int) -> DeepKernelGP:
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)
-            extractor = FeatureExtractor(self.config_dim, self.curve_length, widths=self.widths)
+            extractor = FeatureExtractor(self.layout, widths=self.widths)
             likelihood = gpytorch.likelihoods.GaussianLikelihood(
                 noise_constraint=gpytorch.constraints.GreaterThan(self.noise_floor)
             )
@@ -129,7 +134,7 @@ class DeepKernelSurrogate:
         inputs_t = torch.as_tensor(inputs, dtype=DTYPE)
         y_t = torch.as_tensor(y, dtype=DTYPE)
         backup = None if self.model is None else copy.deepcopy(self.model.state_dict())
-        self._factor_cache = None
+        self._cache = None
         for attempt in range(self.max_attempts):
             scratch = from_scratch or self.model is None or attempt > 0
             model = self._new_model(inputs_t, y_t, seed + attempt) if scratch else self.model
@@ -159,27 +164,28 @@ class DeepKernelSurrogate:
             noise=self.model.likelihood.noise.detach(),
         )
 
-    def _factor(self, inputs: np.ndarray) -> KernelFactor:
-        """The kernel factor of all ``inputs (n, p)``: the cached one, extended
-        by the rows appended since (same model, same earlier rows), or built anew."""
-        cached = self._factor_cache
-        if cached is not None:
-            old_inputs, factor = cached
+    def _columns(self, inputs: np.ndarray) -> WhitenedColumns:
+        """The candidate columns whitened by the factor of all ``inputs (n, p)``:
+        the cached ones, extended by the rows appended since (same model, same
+        earlier rows), or new ones on a new factor."""
+        if self._cache is not None:
+            old_inputs, columns = self._cache
             n_old = len(old_inputs)
             if n_old <= len(inputs) and np.array_equal(inputs[:n_old], old_inputs):
-                if n_old < len(inputs):
-                    new_rows = torch.as_tensor(inputs[n_old:], dtype=DTYPE)
-                    try:
-                        factor = factor.extended(self.model.feature_extractor(new_rows))
-                    except torch.linalg.LinAlgError:
-                        factor = None  # ill-conditioned update: refactorize
-                if factor is not None:
-                    self._factor_cache = (inputs, factor)
-                    return factor
+                try:
+                    if n_old < len(inputs):
+                        new_rows = torch.as_tensor(inputs[n_old:], dtype=DTYPE)
+                        columns.follow(
+                            columns.factor.extended(self.model.feature_extractor(new_rows))
+                        )
+                    self._cache = (inputs, columns)
+                    return columns
+                except torch.linalg.LinAlgError:
+                    pass  # ill-conditioned update: refactorize
         Z = self.model.feature_extractor(torch.as_tensor(inputs, dtype=DTYPE))
-        factor = KernelFactor.build(self._kernel(), Z)
-        self._factor_cache = (inputs, factor)
-        return factor
+        columns = WhitenedColumns(KernelFactor.build(self._kernel(), Z))
+        self._cache = (inputs, columns)
+        return columns
 
     def posterior(
         self,
@@ -187,12 +193,15 @@ class DeepKernelSurrogate:
         y: np.ndarray,
         test_inputs: np.ndarray,
         pending_inputs: np.ndarray | None = None,
-    ) -> CandidatePosterior:
-        """Posterior at ``test_inputs (m, p)`` given all data, with
-        ``pending_inputs (q, p)`` as kriging-believer fantasies.
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Posterior mean and std ``(m,)`` at ``test_inputs (m, p)`` given
+        ``inputs (n, p)`` and ``y (n,)``, with ``pending_inputs (q, p)`` as
+        kriging-believer fantasies.
 
         Cheapest when ``inputs`` extends those of the previous call by appended
-        rows (see :class:`~syne_dyhpo._surrogate.posterior.KernelFactor`).
+        rows and the test rows were seen before: only new rows and new columns
+        are computed (see :mod:`~syne_dyhpo._surrogate.posterior`). Columns of
+        test rows absent from this call are forgotten.
 
         :raises SurrogateUnavailableError: no fitted model, or the posterior
             cannot be computed.
@@ -201,39 +210,32 @@ class DeepKernelSurrogate:
             raise SurrogateUnavailableError("the surrogate has not been fit yet")
         if pending_inputs is None:
             pending_inputs = np.zeros((0, test_inputs.shape[1]))
-        m = len(test_inputs)
-        rows = torch.as_tensor(np.vstack([test_inputs, pending_inputs]), dtype=DTYPE)
+        keys = row_keys(test_inputs)
         try:
             with torch.no_grad():
-                factor = self._factor(inputs)
-                Z_rows = self.model.feature_extractor(rows)
+                columns = self._columns(inputs)
+                features = self.model.feature_extractor
+                index = columns.lookup(
+                    keys, lambda rows: features(torch.as_tensor(test_inputs[rows], dtype=DTYPE))
+                )
+                if len(columns) > 2 * len(test_inputs):
+                    columns.keep_only(set(keys))
+                    index = columns.lookup(keys, None)
                 constant = self.model.mean_module.constant.detach()
                 r = torch.as_tensor(y, dtype=DTYPE) - constant
-                posterior = BelieverPosterior(factor, r, Z_rows[:m], Z_rows[m:])
+                Z_p = features(torch.as_tensor(pending_inputs, dtype=DTYPE))
+                mean, var = believer_moments(columns, index, r, Z_p)
         except NUMERICAL_ERRORS as err:
-            self._factor_cache = None
+            self._cache = None
             raise SurrogateUnavailableError(f"posterior failed: {err}") from err
-        return CandidatePosterior(posterior, float(constant))
+        mean, std = (mean + constant).numpy(), var.sqrt().numpy()
+        if not (np.all(np.isfinite(mean)) and np.all(np.isfinite(std))):
+            self._cache = None
+            raise SurrogateUnavailableError("posterior has non-finite values")
+        return mean, std
 
 
-class CandidatePosterior:
-    """Numpy view of a :class:`BelieverPosterior`: ``mean (m,)``, ``std_bound
-    (m,)`` (an upper bound of each posterior std) and :meth:`std` of any subset."""
-
-    def __init__(self, posterior: BelieverPosterior, constant: float):
-        self._posterior = posterior
-        self.mean = posterior.mean.numpy() + constant
-        self.std_bound = posterior.variance_bound().sqrt().numpy()
-        if not np.all(np.isfinite(self.mean)):
-            raise SurrogateUnavailableError("posterior mean has non-finite values")
-
-    def std(self, index: np.ndarray) -> np.ndarray:
-        """Posterior std of the candidates ``index (j,)``, shape ``(j,)``."""
-        try:
-            var = self._posterior.variance(torch.as_tensor(index, dtype=torch.long))
-        except NUMERICAL_ERRORS as err:
-            raise SurrogateUnavailableError(f"posterior variance failed: {err}") from err
-        std = var.sqrt().numpy()
-        if not np.all(np.isfinite(std)):
-            raise SurrogateUnavailableError("posterior std has non-finite values")
-        return std
+def row_keys(rows: np.ndarray) -> list[bytes]:
+    """The bytes of each row of ``rows (m, p)``: a row's identity."""
+    rows = np.ascontiguousarray(rows, dtype=np.float64)
+    return rows.view(np.dtype((np.void, rows.itemsize * rows.shape[1]))).ravel().tolist()

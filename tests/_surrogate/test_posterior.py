@@ -2,9 +2,10 @@ import gpytorch
 import torch
 
 from syne_dyhpo._surrogate.posterior import (
-    BelieverPosterior,
     KernelFactor,
     RBFKernel,
+    WhitenedColumns,
+    believer_moments,
     robust_cholesky,
 )
 
@@ -40,15 +41,17 @@ def _kernel(model):
     )
 
 
+def _columns(factor, Z_test) -> tuple[WhitenedColumns, torch.Tensor]:
+    columns = WhitenedColumns(factor)
+    keys = [bytes([i]) for i in range(len(Z_test))]
+    return columns, columns.lookup(keys, lambda rows: Z_test[rows])
+
+
 def _ours(model, X, y, X_test, X_pending):
-    factor = KernelFactor.build(_kernel(model), X)
-    posterior = BelieverPosterior(
-        factor, y - model.mean_module.constant.detach(), X_test, X_pending
-    )
-    variance = posterior.variance(torch.arange(len(X_test)))
-    subset = posterior.variance(torch.tensor([len(X_test) - 1, 0]))
-    torch.testing.assert_close(subset, variance[[-1, 0]])
-    return posterior.mean + model.mean_module.constant.detach(), variance
+    columns, index = _columns(KernelFactor.build(_kernel(model), X), X_test)
+    constant = model.mean_module.constant.detach()
+    mean, variance = believer_moments(columns, index, y - constant, X_pending)
+    return mean + constant, variance
 
 
 def test_posterior_matches_gpytorch_without_pending_points():
@@ -99,3 +102,37 @@ def test_extended_factor_equals_the_factor_built_on_all_rows():
     torch.testing.assert_close(factor.Z, Z)
     torch.testing.assert_close(factor.chol, full.chol, rtol=1e-9, atol=1e-10)
     assert torch.all(factor.chol.triu(diagonal=1) == 0)
+
+
+def test_columns_followed_through_extensions_equal_columns_built_on_all_rows():
+    gen = torch.Generator().manual_seed(3)
+    Z, Z_test = (torch.rand(n, 3, generator=gen, dtype=DTYPE) for n in (40, 9))
+    r = torch.sin(3 * Z.sum(dim=1))
+    kernel = _kernel(_gp(Z, r))
+    factor = KernelFactor.build(kernel, Z[:20])
+    followed, _ = _columns(factor, Z_test[:5])
+    for end in (21, 33, 40):  # appended observations, then a new candidate column
+        factor = factor.extended(Z[len(factor.Z) : end])
+        followed.follow(factor)
+    keys = [bytes([i]) for i in range(9)]
+    index = followed.lookup(keys, lambda rows: Z_test[rows])  # four new columns
+    fresh, fresh_index = _columns(KernelFactor.build(kernel, Z), Z_test)
+    torch.testing.assert_close(followed.V[:, index], fresh.V[:, fresh_index], rtol=1e-8, atol=1e-10)
+    torch.testing.assert_close(followed.sq[index], fresh.sq[fresh_index], rtol=1e-8, atol=1e-10)
+    for ours, theirs in zip(
+        believer_moments(followed, index, r, Z[:2]),
+        believer_moments(fresh, fresh_index, r, Z[:2]),
+        strict=True,
+    ):
+        torch.testing.assert_close(ours, theirs, rtol=1e-7, atol=1e-10)
+
+
+def test_columns_keep_only_the_keys_asked_for_and_find_them_again():
+    gen = torch.Generator().manual_seed(4)
+    Z, Z_test = (torch.rand(n, 2, generator=gen, dtype=DTYPE) for n in (10, 6))
+    columns, index = _columns(KernelFactor.build(_kernel(_gp(Z, Z[:, 0])), Z), Z_test)
+    before = columns.V[:, index[[4, 1]]].clone()
+    columns.keep_only({bytes([4]), bytes([1])})
+    assert len(columns) == 2
+    kept = columns.lookup([bytes([4]), bytes([1])], None)  # no features needed: both cached
+    torch.testing.assert_close(columns.V[:, kept], before)

@@ -123,7 +123,7 @@ def test_dyhpo_tunes_the_digits_mlp_through_sagemaker_training_jobs(aws, tmp_pat
         assert len(jobs[trial_id]) in (len(epochs), len(epochs) + 1), trial_id
         key = f"syne-dyhpo/{tuner.name}/{trial_id}/checkpoints/checkpoint.pt"
         s3.head_object(Bucket=BUCKET, Key=key)
-    levels = {t: scheduler.history.trials[t].last_level for t in by_trial}
+    levels = {t: scheduler.trials[t].last_level for t in by_trial}
     assert levels == {t: len(epochs) for t, epochs in by_trial.items()}
     # never more jobs alive (InProgress or Stopping) than workers
     # (the tuner's final stop_all does not wait for the stopped jobs to end)

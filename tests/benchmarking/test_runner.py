@@ -51,3 +51,22 @@ def test_baselines_are_reproducible_from_their_seed(tmp_path, method):
     first = run_twice(0, "a")
     assert run_twice(0, "b") == first
     assert run_twice(1, "c")[0] != first[0]
+
+
+def test_time_scale_shrinks_every_training_time_and_the_budget(tmp_path):
+    def record_of(time_scale: float, folder: str) -> dict:
+        spec = RunSpec("asha", "digits/digits_mlp", str(DIGITS_TABLE), 0, 1, 2.0, "cpu", time_scale)
+        return json.loads(run(spec, tmp_path / folder).read_text())
+
+    full, tenth = record_of(1.0, "a"), record_of(0.1, "b")
+    assert tenth["budget"] == pytest.approx(0.1 * full["budget"])
+    assert tenth["median_full_time"] == pytest.approx(0.1 * full["median_full_time"])
+    assert min(tenth["results"]["time"]) < min(full["results"]["time"])
+
+
+def test_dyhpo_runs_record_what_it_told_the_trials(tmp_path):
+    spec = RunSpec("dyhpo", "digits/digits_mlp", str(DIGITS_TABLE), 0, 2, 2.0)
+    record = json.loads(run(spec, tmp_path).read_text())
+    counts = record["counts"]
+    assert counts["starts"] == sum(record["decisions"]["new"]) > 0
+    assert counts["pauses"] + counts["continues"] > 0

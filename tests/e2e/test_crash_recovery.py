@@ -153,16 +153,16 @@ def test_run_killed_three_times_loses_and_duplicates_nothing(tmp_path):
 
     tuner = load_snapshot(folder)
     assert tuner.tuning_status.overall_metric_statistics.count == len(uids)
-    history = tuner.scheduler.history
+    trials = tuner.scheduler.trials
     observed = {
         (trial_id, level + 1): value
-        for trial_id, record in history.trials.items()
+        for trial_id, record in trials.items()
         for level, value in enumerate(record.curve)
         if not np.isnan(value)
     }
     last = results.groupby(["trial_id", "epoch"])["val_loss"].last().to_dict()
     assert observed == pytest.approx(last)  # DyHPO saw every result, and nothing else
-    for trial_id in history.trials:  # resumed runs went on from their checkpoints
+    for trial_id in trials:  # resumed runs went on from their checkpoints
         epochs = [r["epoch"] for r in reported_results(folder / str(trial_id))]
         assert epochs == list(range(1, len(epochs) + 1)), (trial_id, epochs)
     assert not leftover_trainers(tmp_path)

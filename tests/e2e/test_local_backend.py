@@ -75,4 +75,4 @@ def test_dyhpo_pauses_and_resumes_real_trials_from_their_checkpoints(tmp_path, m
         assert reported[: len(epochs)] == epochs, (trial_id, reported)
         assert reported == list(range(1, len(reported) + 1)), (trial_id, reported)
         assert (trial_dir / "checkpoints" / "checkpoint.pt").exists()
-    assert all(scheduler.history.trials[t].last_level == len(e) for t, e in by_trial.items())
+    assert all(scheduler.trials[t].last_level == len(e) for t, e in by_trial.items())

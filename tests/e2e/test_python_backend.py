@@ -43,7 +43,7 @@ def test_dyhpo_tunes_a_python_function_with_pause_and_resume(tmp_path, monkeypat
         tuner_name="dyhpo-python",
     )
     tuner.run()
-    history = scheduler.history.trials
+    history = scheduler.trials
     assert len(history) >= 3
     assert any(record.last_level >= 2 for record in history.values()), "nothing was resumed"
     for record in history.values():  # levels 1..k each observed once, no gaps
