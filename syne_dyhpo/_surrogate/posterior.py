@@ -45,9 +45,11 @@ class RBFKernel:
     noise: torch.Tensor
 
     def __call__(self, Z1: torch.Tensor, Z2: torch.Tensor) -> torch.Tensor:
-        """Kernel matrix ``(n1, n2)``."""
-        sq_dist = torch.cdist(Z1 / self.lengthscale, Z2 / self.lengthscale).square()
-        return self.outputscale * torch.exp(-0.5 * sq_dist)
+        """Kernel matrix ``(n1, n2)``; differentiable everywhere (the squared
+        distance is expanded, as gpytorch does, rather than taken from ``cdist``)."""
+        A, B = Z1 / self.lengthscale, Z2 / self.lengthscale
+        sq_dist = A.square().sum(dim=1, keepdim=True) - 2.0 * A @ B.T + B.square().sum(dim=1)
+        return self.outputscale * torch.exp(-0.5 * sq_dist.clamp_min(0.0))
 
     def noisy(self, Z: torch.Tensor) -> torch.Tensor:
         """``K_zz + noise I``, shape ``(n, n)``."""

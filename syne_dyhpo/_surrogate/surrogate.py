@@ -18,11 +18,11 @@ from __future__ import annotations
 
 import copy
 import logging
+import math
 
 import gpytorch
 import numpy as np
 import torch
-from linear_operator.utils.errors import NanError, NotPSDError
 
 from syne_dyhpo._surrogate.feature_extractor import FeatureExtractor
 from syne_dyhpo._surrogate.model import DeepKernelGP
@@ -31,21 +31,20 @@ from syne_dyhpo._surrogate.posterior import (
     RBFKernel,
     WhitenedColumns,
     believer_moments,
+    robust_cholesky,
 )
 from syne_dyhpo.model_inputs import RowLayout
 
 logger = logging.getLogger(__name__)
 
 DTYPE = torch.float64
-# Exact Cholesky up to this many points (gpytorch switches to CG at 800 by default).
-MAX_CHOLESKY_SIZE = 20_000
 
 
 class NonFiniteLossError(ArithmeticError):
     """The marginal likelihood became NaN or infinite during fitting."""
 
 
-NUMERICAL_ERRORS = (NotPSDError, NanError, torch.linalg.LinAlgError, NonFiniteLossError)
+NUMERICAL_ERRORS = (torch.linalg.LinAlgError, NonFiniteLossError)
 
 
 class SurrogateUnavailableError(RuntimeError):
@@ -111,15 +110,13 @@ class DeepKernelSurrogate:
         model.set_train_data(inputs, y, strict=False)
         model.train()
         optimizer = torch.optim.Adam(model.parameters(), lr=self.learning_rate)
-        mll = gpytorch.mlls.ExactMarginalLogLikelihood(model.likelihood, model)
-        with gpytorch.settings.max_cholesky_size(MAX_CHOLESKY_SIZE):
-            for _ in range(steps):
-                optimizer.zero_grad()
-                loss = -mll(model(inputs), y)
-                if not torch.isfinite(loss):
-                    raise NonFiniteLossError(f"marginal log-likelihood is {loss.item()}")
-                loss.backward()
-                optimizer.step()
+        for _ in range(steps):
+            optimizer.zero_grad()
+            loss = -log_likelihood_per_point(model, inputs, y)
+            if not torch.isfinite(loss):
+                raise NonFiniteLossError(f"marginal log-likelihood is {-loss.item()}")
+            loss.backward()
+            optimizer.step()
 
     def fit(self, inputs: np.ndarray, y: np.ndarray, *, from_scratch: bool, seed: int) -> bool:
         """Fit to ``inputs (n, p)``, ``y (n,)``; returns whether a fit succeeded.
@@ -233,6 +230,22 @@ class DeepKernelSurrogate:
             self._cache = None
             raise SurrogateUnavailableError("posterior has non-finite values")
         return mean, std
+
+
+def log_likelihood_per_point(
+    model: DeepKernelGP, inputs: torch.Tensor, y: torch.Tensor
+) -> torch.Tensor:
+    """``log p(y | inputs) / n`` under ``model``, the objective gpytorch's
+    ``ExactMarginalLogLikelihood`` computes, written out (one Cholesky factor,
+    no operator dispatch): ``-(r^T K^-1 r / 2 + log|K| / 2) / n - log(2 pi) / 2``
+    with ``r`` the centred targets and ``K`` the noisy kernel matrix."""
+    covar = model.covar_module
+    kernel = RBFKernel(covar.outputscale, covar.base_kernel.lengthscale, model.likelihood.noise)
+    chol = robust_cholesky(kernel.noisy(model.feature_extractor(inputs)))
+    r = (y - model.mean_module.constant).unsqueeze(-1)
+    fit = (r * torch.cholesky_solve(r, chol)).sum()
+    log_det = 2.0 * chol.diagonal().log().sum()
+    return -0.5 * (fit + log_det) / len(y) - 0.5 * math.log(2.0 * math.pi)
 
 
 def row_keys(rows: np.ndarray) -> list[bytes]:
