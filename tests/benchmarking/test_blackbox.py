@@ -15,7 +15,7 @@ def test_domains_follow_hp_spec(taskset_file):
     assert space["beta1"] == reverseloguniform(0.0, 0.9999)
     assert space[MAX_RESOURCE_ATTR] == 3
     assert domain({"name": "k", "type": "int", "lower": 1, "upper": 4}) == randint(1, 4)
-    with pytest.raises(ValueError, match="'k'.*'int' or 'float', got 'str'"):
+    with pytest.raises(ValueError, match="'k'.*'int', 'float' or 'categorical', got 'str'"):
         domain({"name": "k", "type": "str", "lower": 1, "upper": 4})
 
 

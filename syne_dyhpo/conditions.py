@@ -1,0 +1,380 @@
+"""Conditional search spaces: hyperparameters that exist only when others have a value.
+
+A :class:`Conditions` says when a hyperparameter is *active* (``momentum``
+only when ``optimizer == "sgd"``) and which configurations are *forbidden*
+(Adam with a learning rate above 0.1). Both are written with clauses on the
+values of a configuration::
+
+    Conditions(
+        {"momentum": Equals("optimizer", "sgd"), "units_3": GreaterThan("n_layers", 2)},
+        forbidden=[And(Equals("optimizer", "adam"), GreaterThan("learning_rate", 0.1))],
+    )
+
+The semantics are those of ConfigSpace (Lindauer et al. 2019): a
+hyperparameter is active if it has no condition or its condition holds on
+the active values; a clause on an inactive hyperparameter does not hold; a
+configuration is forbidden if one of the forbidden clauses holds.
+:class:`ConditionalSpace` checks a config space and its conditions together
+and evaluates them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from syne_tune.config_space import Categorical, Domain, FiniteRange, Ordinal
+
+#: Stands for the value of an inactive (absent) hyperparameter.
+_ABSENT = object()
+
+
+class Clause:
+    """A predicate on the active values of a configuration."""
+
+    def names(self) -> frozenset[str]:
+        """Hyperparameters the clause reads."""
+        raise NotImplementedError
+
+    def holds(self, values: Mapping[str, Any], orders: Mapping[str, Sequence]) -> bool:
+        """Whether the clause holds on ``values`` (active hyperparameters only).
+
+        ``orders``: the categories of ordinal hyperparameters, which
+        :class:`GreaterThan` and :class:`LessThan` compare by position.
+        """
+        raise NotImplementedError
+
+    def leaves(self) -> list[_Literal]:
+        """The clauses on one hyperparameter this clause is built of."""
+        raise NotImplementedError
+
+
+@dataclass(frozen=True)
+class _Literal(Clause):
+    name: str
+    value: Any
+
+    def names(self) -> frozenset[str]:
+        return frozenset([self.name])
+
+    def leaves(self) -> list[_Literal]:
+        return [self]
+
+    def holds(self, values: Mapping[str, Any], orders: Mapping[str, Sequence]) -> bool:
+        value = values.get(self.name, _ABSENT)
+        return value is not _ABSENT and self._compare(value, orders.get(self.name))
+
+    def _compare(self, value: Any, order: Sequence | None) -> bool:
+        raise NotImplementedError
+
+    def values(self) -> tuple:
+        """The values the clause names, checked against the hyperparameter's domain."""
+        return (self.value,)
+
+
+@dataclass(frozen=True)
+class Equals(_Literal):
+    """``name == value``."""
+
+    def _compare(self, value: Any, order: Sequence | None) -> bool:
+        return value == self.value
+
+    def __str__(self) -> str:
+        return f"{self.name} == {self.value!r}"
+
+
+@dataclass(frozen=True)
+class NotEquals(_Literal):
+    """``name != value`` (and ``name`` active)."""
+
+    def _compare(self, value: Any, order: Sequence | None) -> bool:
+        return value != self.value
+
+    def __str__(self) -> str:
+        return f"{self.name} != {self.value!r}"
+
+
+@dataclass(frozen=True)
+class In(_Literal):
+    """``name`` is one of ``value`` (a sequence)."""
+
+    def __post_init__(self):
+        if isinstance(self.value, str) or not isinstance(self.value, Sequence | set | frozenset):
+            raise TypeError(f"In('{self.name}', ...) needs a list of values, got {self.value!r}")
+        object.__setattr__(self, "value", tuple(self.value))
+
+    def values(self) -> tuple:
+        return self.value
+
+    def _compare(self, value: Any, order: Sequence | None) -> bool:
+        return value in self.value
+
+    def __str__(self) -> str:
+        return f"{self.name} in {list(self.value)!r}"
+
+
+class _Comparison(_Literal):
+    """An order comparison: numbers by value, ordinal categories by position."""
+
+    symbol = ""
+
+    def _compare(self, value: Any, order: Sequence | None) -> bool:
+        if order is not None:
+            return self._ordered(list(order).index(value), list(order).index(self.value))
+        return self._ordered(value, self.value)
+
+    def _ordered(self, left: Any, right: Any) -> bool:
+        raise NotImplementedError
+
+    def __str__(self) -> str:
+        return f"{self.name} {self.symbol} {self.value!r}"
+
+
+@dataclass(frozen=True)
+class GreaterThan(_Comparison):
+    """``name > value``."""
+
+    symbol = ">"
+
+    def _ordered(self, left: Any, right: Any) -> bool:
+        return left > right
+
+
+@dataclass(frozen=True)
+class LessThan(_Comparison):
+    """``name < value``."""
+
+    symbol = "<"
+
+    def _ordered(self, left: Any, right: Any) -> bool:
+        return left < right
+
+
+@dataclass(frozen=True, init=False)
+class _Junction(Clause):
+    clauses: tuple[Clause, ...]
+
+    def __init__(self, *clauses: Clause):
+        bad = [c for c in clauses if not isinstance(c, Clause)]
+        if len(clauses) < 2 or bad:
+            raise TypeError(
+                f"{type(self).__name__} needs at least two clauses (Equals, In, ...), "
+                f"got {clauses!r}"
+            )
+        object.__setattr__(self, "clauses", tuple(clauses))
+
+    def names(self) -> frozenset[str]:
+        return frozenset().union(*(c.names() for c in self.clauses))
+
+    def leaves(self) -> list[_Literal]:
+        return [leaf for c in self.clauses for leaf in c.leaves()]
+
+
+@dataclass(frozen=True, init=False)
+class And(_Junction):
+    """Every clause holds."""
+
+    def holds(self, values: Mapping[str, Any], orders: Mapping[str, Sequence]) -> bool:
+        return all(c.holds(values, orders) for c in self.clauses)
+
+    def __str__(self) -> str:
+        return "(" + " and ".join(map(str, self.clauses)) + ")"
+
+
+@dataclass(frozen=True, init=False)
+class Or(_Junction):
+    """At least one clause holds."""
+
+    def holds(self, values: Mapping[str, Any], orders: Mapping[str, Sequence]) -> bool:
+        return any(c.holds(values, orders) for c in self.clauses)
+
+    def __str__(self) -> str:
+        return "(" + " or ".join(map(str, self.clauses)) + ")"
+
+
+@dataclass(frozen=True)
+class Conditions:
+    """When each conditional hyperparameter is active, and the forbidden configurations.
+
+    :param active_if: hyperparameter -> the clause under which it is active.
+    :param forbidden: clauses; a configuration on which one holds is never proposed.
+    """
+
+    active_if: Mapping[str, Clause]
+    forbidden: Sequence[Clause] = ()
+
+    def __post_init__(self):
+        if not isinstance(self.active_if, Mapping):
+            raise TypeError(
+                "conditions must map hyperparameter names to clauses (Equals, In, GreaterThan, "
+                f"LessThan, And, Or), got {type(self.active_if).__name__}"
+            )
+        for name, clause in self.active_if.items():
+            if not isinstance(clause, Clause):
+                raise TypeError(
+                    f"condition of '{name}': expected a clause (Equals, In, GreaterThan, "
+                    f"LessThan, And, Or), got {clause!r}"
+                )
+        for clause in self.forbidden:
+            if not isinstance(clause, Clause):
+                raise TypeError(
+                    f"forbidden: expected clauses (Equals, In, GreaterThan, LessThan, And, Or), "
+                    f"got {clause!r}"
+                )
+        object.__setattr__(self, "active_if", dict(self.active_if))
+        object.__setattr__(self, "forbidden", tuple(self.forbidden))
+
+    @classmethod
+    def of(cls, conditions: Conditions | Mapping[str, Clause] | None) -> Conditions | None:
+        """``conditions`` as a :class:`Conditions` (a mapping: no forbidden clauses);
+        ``None`` if there is nothing to condition on."""
+        if conditions is None:
+            return None
+        if not isinstance(conditions, Conditions):
+            conditions = cls(conditions)
+        return conditions if conditions else None
+
+    def __bool__(self) -> bool:
+        return bool(self.active_if or self.forbidden)
+
+
+def _in_domain(domain: Domain, value: Any) -> bool:
+    if isinstance(domain, FiniteRange):  # has no is_valid in Syne Tune 0.16
+        return isinstance(value, int | float) and domain.lower <= value <= domain.upper
+    return domain.is_valid(value)
+
+
+def _is_ordered(domain: Domain) -> bool:
+    return isinstance(domain, Ordinal) or not isinstance(domain, Categorical)
+
+
+class ConditionalSpace:
+    """A config space with :class:`Conditions`, checked together.
+
+    Raises ``ValueError`` before any trial for a condition on a hyperparameter
+    that is not in ``config_space`` or is a constant, a value outside its
+    hyperparameter's domain, an order comparison on unordered choices, and
+    conditions that form a cycle.
+
+    :param config_space: Syne Tune domains and constants.
+    :param conditions: when hyperparameters are active, what is forbidden.
+    """
+
+    def __init__(self, config_space: Mapping[str, Any], conditions: Conditions):
+        self.domains = {k: v for k, v in config_space.items() if isinstance(v, Domain)}
+        self.constants = {k: v for k, v in config_space.items() if not isinstance(v, Domain)}
+        self.conditions = conditions
+        self.orders = {
+            k: list(d.categories) for k, d in self.domains.items() if isinstance(d, Ordinal)
+        }
+        for name, clause in conditions.active_if.items():
+            if name not in config_space:
+                raise ValueError(
+                    f"conditions: '{name}' is not a hyperparameter of config_space "
+                    f"(expected one of {sorted(config_space)})"
+                )
+            self._check_clause(clause, f"condition of '{name}' ({clause})")
+        for clause in conditions.forbidden:
+            self._check_clause(clause, f"forbidden clause {clause}")
+        #: Every name of the space, each after the hyperparameters its condition reads.
+        self.order = self._topological_order(list(config_space))
+
+    def _check_clause(self, clause: Clause, where: str) -> None:
+        for leaf in clause.leaves():
+            domain = self.domains.get(leaf.name)
+            if domain is None:
+                what = "a constant" if leaf.name in self.constants else "not in config_space"
+                raise ValueError(
+                    f"{where}: '{leaf.name}' is {what}; expected one of the searched "
+                    f"hyperparameters {sorted(self.domains)}"
+                )
+            if isinstance(leaf, _Comparison) and not _is_ordered(domain):
+                raise ValueError(
+                    f"{where}: '{leaf.name}' is an unordered choice {domain}; "
+                    "GreaterThan and LessThan need a number or an ordinal"
+                )
+            for value in leaf.values():
+                if not _in_domain(domain, value):
+                    raise ValueError(
+                        f"{where}: value {value!r} is not in the domain {domain} of '{leaf.name}'"
+                    )
+
+    def _topological_order(self, names: list[str]) -> list[str]:
+        parents = {n: sorted(c.names()) for n, c in self.conditions.active_if.items()}
+        order: list[str] = []
+        state: dict[str, str] = {}  # name -> "visiting" | "done"
+
+        def visit(name: str, path: list[str]) -> None:
+            if state.get(name) == "done":
+                return
+            if state.get(name) == "visiting":
+                cycle = path[path.index(name) :] + [name]
+                raise ValueError(
+                    "conditions form a cycle: " + " -> ".join(cycle) + " (each depends on the next)"
+                )
+            state[name] = "visiting"
+            for parent in parents.get(name, []):
+                visit(parent, [*path, name])
+            state[name] = "done"
+            order.append(name)
+
+        for name in names:
+            visit(name, [])
+        return order
+
+    def is_active(self, name: str, values: Mapping[str, Any]) -> bool:
+        """Whether ``name`` is active given the active ``values`` of its parents."""
+        clause = self.conditions.active_if.get(name)
+        return clause is None or clause.holds(values, self.orders)
+
+    def active(self, config: Mapping[str, Any]) -> dict[str, Any]:
+        """The active values of ``config`` (constants from the space), in
+        :attr:`order`; values of inactive hyperparameters are dropped.
+
+        Raises ``ValueError`` naming an active hyperparameter ``config`` lacks.
+        """
+        values: dict[str, Any] = {}
+        for name in self.order:
+            if not self.is_active(name, values):
+                continue
+            if name in self.constants:
+                values[name] = self.constants[name]
+            elif name in config:
+                values[name] = config[name]
+            else:
+                raise ValueError(
+                    f"configuration {dict(config)} has no value for '{name}', which is active"
+                    + (
+                        f" (its condition {self.conditions.active_if[name]} holds)"
+                        if name in self.conditions.active_if
+                        else ""
+                    )
+                )
+        return values
+
+    def forbidding(self, values: Mapping[str, Any]) -> Clause | None:
+        """The first forbidden clause that holds on the active ``values``, if any."""
+        for clause in self.conditions.forbidden:
+            if clause.holds(values, self.orders):
+                return clause
+        return None
+
+    def check_point(self, point: Mapping[str, Any], values: Mapping[str, Any]) -> None:
+        """Refuse ``point`` (given values of a ``points_to_evaluate`` entry, completed to
+        the active ``values``) if it sets an inactive hyperparameter or is forbidden."""
+        for name in point:
+            if name in self.domains and name not in values:
+                clause = self.conditions.active_if[name]
+                parents = {p: values.get(p, "inactive") for p in sorted(clause.names())}
+                raise ValueError(
+                    f"points_to_evaluate entry {dict(point)} sets '{name}', which is inactive: "
+                    f"its condition {clause} does not hold for {parents} (missing values are "
+                    "the domain midpoints); leave it out or change the condition's hyperparameters"
+                )
+        clause = self.forbidding(values)
+        if clause is not None:
+            raise ValueError(
+                f"points_to_evaluate entry {dict(point)} (completed: {dict(values)}) is "
+                f"forbidden by the clause {clause}"
+            )
