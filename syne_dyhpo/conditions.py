@@ -20,14 +20,15 @@ and evaluates them.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import operator
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 from syne_tune.config_space import Categorical, Domain, FiniteRange, Ordinal
 
-#: Stands for the value of an inactive (absent) hyperparameter.
-_ABSENT = object()
+#: The clauses, for messages.
+CLAUSES = "Equals, NotEquals, In, GreaterThan, LessThan, And, Or"
 
 
 class Clause:
@@ -35,7 +36,7 @@ class Clause:
 
     def names(self) -> frozenset[str]:
         """Hyperparameters the clause reads."""
-        raise NotImplementedError
+        return frozenset(leaf.name for leaf in self.leaves())
 
     def holds(self, values: Mapping[str, Any], orders: Mapping[str, Sequence]) -> bool:
         """Whether the clause holds on ``values`` (active hyperparameters only).
@@ -52,18 +53,17 @@ class Clause:
 
 @dataclass(frozen=True)
 class _Literal(Clause):
+    """A clause on the value of one hyperparameter; never holds if it is inactive."""
+
     name: str
     value: Any
-
-    def names(self) -> frozenset[str]:
-        return frozenset([self.name])
+    symbol: ClassVar[str] = ""
 
     def leaves(self) -> list[_Literal]:
         return [self]
 
     def holds(self, values: Mapping[str, Any], orders: Mapping[str, Sequence]) -> bool:
-        value = values.get(self.name, _ABSENT)
-        return value is not _ABSENT and self._compare(value, orders.get(self.name))
+        return self.name in values and self._compare(values[self.name], orders.get(self.name))
 
     def _compare(self, value: Any, order: Sequence | None) -> bool:
         raise NotImplementedError
@@ -72,32 +72,35 @@ class _Literal(Clause):
         """The values the clause names, checked against the hyperparameter's domain."""
         return (self.value,)
 
+    def __str__(self) -> str:
+        return f"{self.name} {self.symbol} {self.value!r}"
+
 
 @dataclass(frozen=True)
 class Equals(_Literal):
     """``name == value``."""
 
+    symbol = "=="
+
     def _compare(self, value: Any, order: Sequence | None) -> bool:
         return value == self.value
-
-    def __str__(self) -> str:
-        return f"{self.name} == {self.value!r}"
 
 
 @dataclass(frozen=True)
 class NotEquals(_Literal):
-    """``name != value`` (and ``name`` active)."""
+    """``name != value``."""
+
+    symbol = "!="
 
     def _compare(self, value: Any, order: Sequence | None) -> bool:
         return value != self.value
 
-    def __str__(self) -> str:
-        return f"{self.name} != {self.value!r}"
-
 
 @dataclass(frozen=True)
 class In(_Literal):
-    """``name`` is one of ``value`` (a sequence)."""
+    """``name`` is one of ``value`` (a list)."""
+
+    symbol = "in"
 
     def __post_init__(self):
         if isinstance(self.value, str) or not isinstance(self.value, Sequence | set | frozenset):
@@ -117,38 +120,26 @@ class In(_Literal):
 class _Comparison(_Literal):
     """An order comparison: numbers by value, ordinal categories by position."""
 
-    symbol = ""
+    relation: ClassVar[Callable[[Any, Any], bool]]
 
     def _compare(self, value: Any, order: Sequence | None) -> bool:
-        if order is not None:
-            return self._ordered(list(order).index(value), list(order).index(self.value))
-        return self._ordered(value, self.value)
-
-    def _ordered(self, left: Any, right: Any) -> bool:
-        raise NotImplementedError
-
-    def __str__(self) -> str:
-        return f"{self.name} {self.symbol} {self.value!r}"
+        if order is None:
+            return self.relation(value, self.value)
+        return self.relation(list(order).index(value), list(order).index(self.value))
 
 
 @dataclass(frozen=True)
 class GreaterThan(_Comparison):
     """``name > value``."""
 
-    symbol = ">"
-
-    def _ordered(self, left: Any, right: Any) -> bool:
-        return left > right
+    symbol, relation = ">", operator.gt
 
 
 @dataclass(frozen=True)
 class LessThan(_Comparison):
     """``name < value``."""
 
-    symbol = "<"
-
-    def _ordered(self, left: Any, right: Any) -> bool:
-        return left < right
+    symbol, relation = "<", operator.lt
 
 
 @dataclass(frozen=True, init=False)
@@ -163,9 +154,6 @@ class _Junction(Clause):
                 f"got {clauses!r}"
             )
         object.__setattr__(self, "clauses", tuple(clauses))
-
-    def names(self) -> frozenset[str]:
-        return frozenset().union(*(c.names() for c in self.clauses))
 
     def leaves(self) -> list[_Literal]:
         return [leaf for c in self.clauses for leaf in c.leaves()]
@@ -207,21 +195,20 @@ class Conditions:
     def __post_init__(self):
         if not isinstance(self.active_if, Mapping):
             raise TypeError(
-                "conditions must map hyperparameter names to clauses (Equals, In, GreaterThan, "
-                f"LessThan, And, Or), got {type(self.active_if).__name__}"
+                f"conditions must map hyperparameter names to clauses ({CLAUSES}), "
+                f"got {type(self.active_if).__name__}"
             )
         for name, clause in self.active_if.items():
             if not isinstance(clause, Clause):
                 raise TypeError(
-                    f"condition of '{name}': expected a clause (Equals, In, GreaterThan, "
-                    f"LessThan, And, Or), got {clause!r}"
+                    f"condition of '{name}': expected a clause ({CLAUSES}), got {clause!r}"
                 )
-        for clause in self.forbidden:
-            if not isinstance(clause, Clause):
-                raise TypeError(
-                    f"forbidden: expected clauses (Equals, In, GreaterThan, LessThan, And, Or), "
-                    f"got {clause!r}"
-                )
+        if isinstance(self.forbidden, Clause | str) or not all(
+            isinstance(clause, Clause) for clause in self.forbidden
+        ):
+            raise TypeError(
+                f"forbidden: expected a list of clauses ({CLAUSES}), got {self.forbidden!r}"
+            )
         object.__setattr__(self, "active_if", dict(self.active_if))
         object.__setattr__(self, "forbidden", tuple(self.forbidden))
 

@@ -136,7 +136,11 @@ def test_a_forbidden_clause_on_an_unknown_hyperparameter_is_named():
     [
         (lambda: Conditions(["momentum"]), "must map hyperparameter names to clauses"),
         (lambda: Conditions({"momentum": ("optimizer", "sgd")}), "condition of 'momentum'"),
-        (lambda: Conditions({}, forbidden=["optimizer == 'sgd'"]), "forbidden: expected clauses"),
+        (lambda: Conditions({}, forbidden=["optimizer == 'sgd'"]), "forbidden: expected a list"),
+        (
+            lambda: Conditions({}, forbidden=Equals("optimizer", "sgd")),
+            "forbidden: expected a list",
+        ),
         (lambda: In("optimizer", "sgd"), "needs a list of values"),
         (lambda: And(Equals("optimizer", "sgd")), "And needs at least two clauses"),
     ],
