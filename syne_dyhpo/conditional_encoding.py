@@ -4,13 +4,12 @@ Notation as in :mod:`syne_dyhpo.encoding`, with ``d = d_flat + c``: the flat
 encoding of every searched hyperparameter (``d_flat`` columns), then one
 activity indicator per conditional one (``c`` columns, 1 if active). The
 columns of an inactive hyperparameter hold :data:`INACTIVE_VALUE` and its
-indicator 0, so the surrogate tells "inactive" from every real value (as in
-SMAC's imputation of inactive values, Hutter et al. 2014, with the indicator
-of Lévesque et al. 2017), and unit-cube distances (the cost model's nearest
-started configurations, the benchmark tables' nearest row) never depend on a
-value that does not exist: two configurations that both lack a hyperparameter
-agree on its columns, and one that lacks it is at least 1 away from one that
-has it.
+indicator 0, so the surrogate tells "inactive" from every real value (an
+imputed value alone would look like a real one), and unit-cube distances
+(the cost model's nearest started configurations, the benchmark tables'
+nearest row) never depend on a value that does not exist: two
+configurations that both lack a hyperparameter agree on its columns, and one
+that lacks it is at least 1 away from one that has it.
 """
 
 from __future__ import annotations

@@ -10,7 +10,7 @@ values of a configuration::
         forbidden=[And(Equals("optimizer", "adam"), GreaterThan("learning_rate", 0.1))],
     )
 
-The semantics are those of ConfigSpace (Lindauer et al. 2019): a
+The semantics are those of ConfigSpace: a
 hyperparameter is active if it has no condition or its condition holds on
 the active values; a clause on an inactive hyperparameter does not hold; a
 configuration is forbidden if one of the forbidden clauses holds.

@@ -12,6 +12,7 @@ from syne_dyhpo.conditional_encoding import (
     make_encoder,
 )
 from syne_dyhpo.conditions import And, Conditions, Equals, GreaterThan, In, LessThan, Or
+from syne_dyhpo.cost import predicted_log_costs
 from syne_dyhpo.encoding import ConfigEncoder
 
 SPACE = {
@@ -180,3 +181,14 @@ def test_sampled_configurations_respect_every_condition_and_forbidden_clause(dra
     indicators = X[:, -len(encoder.conditional) :]
     expected = [[name in c for name in encoder.conditional] for c in configs]
     np.testing.assert_array_equal(indicators, expected)
+
+
+def test_the_cost_model_predicts_from_configurations_with_the_same_active_set(encoder):
+    rs = np.random.RandomState(0)
+    sgd = [c for c in encoder.sample(rs, 60) if c["optimizer"] == "sgd"][:5]
+    adam = [c for c in encoder.sample(rs, 60) if c["optimizer"] == "adam"][:5]
+    started_X = encoder.encode(sgd + adam)
+    started_costs = np.log([10.0] * 5 + [1.0] * 5)  # SGD levels take 10 s, Adam's 1 s
+    new = [{**c, "learning_rate": 0.01} for c in adam]
+    predicted = predicted_log_costs(np.zeros(0), started_X, started_costs, encoder.encode(new))
+    np.testing.assert_allclose(predicted, 0.0)
