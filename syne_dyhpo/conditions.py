@@ -271,7 +271,7 @@ class ConditionalSpace:
         for leaf in clause.leaves():
             domain = self.domains.get(leaf.name)
             if domain is None:
-                what = "a constant" if leaf.name in self.constants else "not in config_space"
+                what = "a constant" if leaf.name in self.constants else "not searched"
                 raise ValueError(
                     f"{where}: '{leaf.name}' is {what}; expected one of the searched "
                     f"hyperparameters {sorted(self.domains)}"

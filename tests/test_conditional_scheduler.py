@@ -90,8 +90,8 @@ def test_points_to_evaluate_that_violate_a_condition_are_refused_with_its_name()
 @pytest.mark.parametrize(
     ("conditions", "message"),
     [
-        ({"momentum": Equals("epochs", 5)}, "'epochs' is not in config_space"),
-        ({"momentum": Equals("optimiser", "sgd")}, "'optimiser' is not in config_space"),
+        ({"momentum": Equals("epochs", 5)}, "'epochs' is not searched"),
+        ({"momentum": Equals("optimiser", "sgd")}, "'optimiser' is not searched"),
         ({"beta": Equals("momentum", 0.5), "momentum": Equals("beta", 0.5)}, "cycle"),
     ],
 )

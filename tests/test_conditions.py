@@ -92,7 +92,7 @@ def test_a_child_of_an_inactive_parent_is_inactive():
         ),
         (
             {"momentum": Equals("optimiser", "sgd")},
-            r"condition of 'momentum' \(optimiser == 'sgd'\): 'optimiser' is not in config_space",
+            r"condition of 'momentum' \(optimiser == 'sgd'\): 'optimiser' is not searched",
         ),
         (
             {"momentum": Equals("batch_size", 32)},
@@ -127,7 +127,9 @@ def test_bad_conditions_are_named_before_any_trial(conditions, message):
 
 def test_a_forbidden_clause_on_an_unknown_hyperparameter_is_named():
     conditions = Conditions({}, forbidden=[Equals("optimizr", "adam")])
-    with pytest.raises(ValueError, match="forbidden clause optimizr == 'adam': 'optimizr' is not"):
+    with pytest.raises(
+        ValueError, match="forbidden clause optimizr == 'adam': 'optimizr' is not searched"
+    ):
         ConditionalSpace(SPACE, conditions)
 
 

@@ -47,7 +47,9 @@ def test_the_script_trains_an_adam_configuration_with_three_layers(capsys):
 def test_the_table_conditions_are_the_example_conditions():
     space = script.config_space()
     del space["epochs"]
-    table = CurveTable("t/t", HP_SPEC, np.zeros((1, 9)), np.ones((1, 1)), np.ones((1, 1)), "a", 1)
+    table = CurveTable(
+        "t/t", HP_SPEC, np.zeros((1, 9)), np.ones((1, 1)), np.ones((1, 1)), "acc", False
+    )
     from_table = ConditionalSpace(space, table_conditions(table))
     from_example = ConditionalSpace(space, script.conditions())
     flat = ConditionalEncoder(space, script.conditions()).flat
