@@ -20,7 +20,8 @@ from typing import Any
 import numpy as np
 from syne_tune.optimizer.schedulers.searchers.utils import make_hyperparameter_ranges
 
-from syne_dyhpo.conditions import Clause, ConditionalSpace, Conditions
+from syne_dyhpo.conditional_space import ConditionalSpace
+from syne_dyhpo.conditions import Clause, Conditions
 from syne_dyhpo.encoding import ConfigEncoder
 
 #: Encoded value of every column of an inactive hyperparameter: the centre of
@@ -41,7 +42,7 @@ class ConditionalEncoder:
 
     :param config_space: Syne Tune domains and constants.
     :param conditions: when hyperparameters are active, what is forbidden;
-        checked as :class:`~syne_dyhpo.conditions.ConditionalSpace` does, and
+        checked as :class:`~syne_dyhpo.conditional_space.ConditionalSpace` does, and
         forbidden clauses must leave configurations to search.
     """
 
