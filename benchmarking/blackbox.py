@@ -4,7 +4,12 @@ The search space is built from the table's ``hp_spec``; a proposed
 configuration is answered by its nearest tabulated configuration not yet used
 by another configuration of the run, with
 distances measured in the unit cube of Syne Tune's ``HyperparameterRanges``
-(log scale where ``log``, log of ``1 - x`` where ``scale == "log1m"``).
+(log scale where ``log``, log of ``1 - x`` where ``scale == "log1m"``). A
+table with conditions (``active_if`` entries: a hyperparameter is active when
+each named hyperparameter has one of the listed values; inactive values are NaN
+in ``configs``) is measured in the encoding of
+:mod:`syne_dyhpo.conditional_encoding`, where inactive values, proposed or
+tabulated, count the same.
 Syne Tune's ``BlackboxTabular`` is not used: it needs an exact match of the
 configuration and fails under pandas 3 for single-column keys.
 """
@@ -17,15 +22,17 @@ import numpy as np
 from syne_tune.blackbox_repository.blackbox import Blackbox
 from syne_tune.config_space import (
     Domain,
+    choice,
     lograndint,
     loguniform,
     randint,
     reverseloguniform,
     uniform,
 )
-from syne_tune.optimizer.schedulers.searchers.utils import make_hyperparameter_ranges
 
 from benchmarking.tables import CurveTable
+from syne_dyhpo.conditional_encoding import make_encoder
+from syne_dyhpo.conditions import And, Conditions, In
 
 TIME_ATTR = "epoch"  # level reported with every result, 1 … L
 ELAPSED_TIME_ATTR = "elapsed_time"
@@ -34,7 +41,10 @@ MAX_RESOURCE_ATTR = "epochs"
 
 def domain(spec: dict) -> Domain:
     """Syne Tune domain of one ``hp_spec`` entry."""
-    kind, lower, upper = spec.get("type"), spec["lower"], spec["upper"]
+    kind = spec.get("type")
+    if kind == "categorical":
+        return choice(list(spec["choices"]))
+    lower, upper = spec["lower"], spec["upper"]
     if spec.get("scale") == "log1m":
         return reverseloguniform(lower, upper)
     if kind == "int":
@@ -42,7 +52,8 @@ def domain(spec: dict) -> Domain:
     if kind == "float":
         return (loguniform if spec.get("log") else uniform)(lower, upper)
     raise ValueError(
-        f"hp_spec entry {spec.get('name')!r}: type must be 'int' or 'float', got {kind!r}"
+        f"hp_spec entry {spec.get('name')!r}: type must be 'int', 'float' or 'categorical', "
+        f"got {kind!r}"
     )
 
 
@@ -50,6 +61,25 @@ def config_space(table: CurveTable) -> dict[str, Any]:
     """Search space of ``table`` with ``MAX_RESOURCE_ATTR`` set to its number of levels."""
     space = {spec["name"]: domain(spec) for spec in table.hp_spec}
     return {**space, MAX_RESOURCE_ATTR: table.max_t}
+
+
+def conditions(table: CurveTable) -> Conditions | None:
+    """The conditions of ``table``'s ``active_if`` entries; ``None`` if it has none."""
+    active_if = {}
+    for spec in table.hp_spec:
+        parents = [In(name, values) for name, values in spec.get("active_if", {}).items()]
+        if parents:
+            active_if[spec["name"]] = parents[0] if len(parents) == 1 else And(*parents)
+    return Conditions.of(active_if)
+
+
+def _row_config(hp_spec: list[dict], row: np.ndarray) -> dict[str, Any]:
+    """A row of ``configs`` as a configuration: categories by name, NaN (inactive) left out."""
+    config = {}
+    for spec, value in zip(hp_spec, row, strict=True):
+        if not np.isnan(value):
+            config[spec["name"]] = spec["choices"][int(value)] if "choices" in spec else value
+    return config
 
 
 def _clipped(domain: Domain, value: Any) -> Any:
@@ -73,10 +103,9 @@ class TableBlackbox(Blackbox):
             objectives_names=[table.metric_name, ELAPSED_TIME_ATTR],
         )
         self.table = table
-        self._ranges = make_hyperparameter_ranges(space)
-        names = [spec["name"] for spec in table.hp_spec]
-        rows = [dict(zip(names, row, strict=True)) for row in table.configs]
-        self._encoded = self._ranges.to_ndarray_matrix(rows)  # (n, d)
+        self._encoder = make_encoder(space, conditions(table))
+        rows = [_row_config(table.hp_spec, row) for row in table.configs]
+        self._encoded = self._encoder.encode(rows)  # (n, d)
         self._curves = np.stack([table.metric, table.elapsed], axis=-1)  # (n, L, 2)
         self._rows: dict[str, int] = {}  # configuration -> row answering it
 
@@ -97,10 +126,11 @@ class TableBlackbox(Blackbox):
         tunable = {
             name: _clipped(domain, configuration[name])
             for name, domain in self.configuration_space.items()
+            if name in configuration  # an inactive hyperparameter may be absent
         }
-        key = self._ranges.config_to_match_string(tunable)
+        key = self._encoder.key(tunable)
         if key not in self._rows:
-            query = self._ranges.to_ndarray(tunable)
+            query = self._encoder.encode([tunable])[0]
             distances = ((self._encoded - query) ** 2).sum(axis=1)
             if len(self._rows) < len(distances):
                 distances[list(self._rows.values())] = np.inf

@@ -47,11 +47,18 @@ def sample_configs(n: int, seed: int) -> list[dict]:
     return [{name: space[name].sample(random_state=rng) for name in names} for _ in range(n)]
 
 
-def learning_curve(config: dict, epochs: int, data: tuple, seed: int) -> np.ndarray:
-    """Objectives ``(epochs, 3)``: validation accuracy in %, cross-entropy, cumulative seconds."""
+def learning_curve(
+    config: dict,
+    epochs: int,
+    data: tuple,
+    seed: int,
+    build=train_mlp_digits.build_model_and_optimizer,
+) -> np.ndarray:
+    """Objectives ``(epochs, 3)``: validation accuracy in %, cross-entropy, cumulative
+    seconds of the model and optimizer ``build(config)`` returns."""
     train_x, train_y, valid_x, valid_y = data
     torch.manual_seed(seed)
-    model, optimizer = train_mlp_digits.build_model_and_optimizer(config)
+    model, optimizer = build(config)
     generator = torch.Generator().manual_seed(seed)
     curve, elapsed = np.empty((epochs, len(OBJECTIVE_NAMES)), dtype=np.float32), 0.0
     for epoch in range(epochs):
@@ -67,6 +74,46 @@ def learning_curve(config: dict, epochs: int, data: tuple, seed: int) -> np.ndar
     return curve
 
 
+def write_table(
+    path: Path,
+    task: str,
+    hp_spec: list[dict],
+    configs: list[dict],
+    epochs: int,
+    seed: int,
+    build=train_mlp_digits.build_model_and_optimizer,
+) -> None:
+    """Train every configuration for ``epochs`` epochs (one thread) and write the
+    table; ``configs`` (n, d) holds each ``hp_spec`` value as a float: a
+    categorical one as its index in ``choices``, an absent one as NaN."""
+    torch.set_num_threads(1)
+    data = train_mlp_digits.load_data()
+    start = time.perf_counter()
+    curves = []
+    for i, config in enumerate(configs):
+        curves.append(learning_curve(config, epochs, data, seed=seed + i, build=build))
+        if (i + 1) % 20 == 0:
+            print(f"{i + 1}/{len(configs)} configurations, {time.perf_counter() - start:.0f} s")
+    rows = [[_column_value(spec, c.get(spec["name"])) for spec in hp_spec] for c in configs]
+    np.savez_compressed(
+        path,
+        tasks=np.array([task]),
+        hp_names=np.array([spec["name"] for spec in hp_spec]),
+        hp_spec=np.array(json.dumps(hp_spec)),
+        configs=np.array(rows, dtype=float),
+        epochs=np.arange(1, epochs + 1),
+        objective_names=np.array(OBJECTIVE_NAMES),
+        objectives=np.stack(curves)[None],
+    )
+    print(f"wrote {path} ({len(configs)} configurations x {epochs} epochs)")
+
+
+def _column_value(spec: dict, value) -> float:
+    if value is None:
+        return np.nan
+    return spec["choices"].index(value) if spec.get("type") == "categorical" else value
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--configs", type=int, default=256)
@@ -74,26 +121,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, default=DIGITS_TABLE)
     args = parser.parse_args(argv)
-    torch.set_num_threads(1)
-    data = train_mlp_digits.load_data()
     configs = sample_configs(args.configs, args.seed)
-    start = time.perf_counter()
-    curves = []
-    for i, config in enumerate(configs):
-        curves.append(learning_curve(config, args.epochs, data, seed=args.seed + i))
-        if (i + 1) % 20 == 0:
-            print(f"{i + 1}/{len(configs)} configurations, {time.perf_counter() - start:.0f} s")
-    np.savez_compressed(
-        args.out,
-        tasks=np.array(["digits_mlp"]),
-        hp_names=np.array([spec["name"] for spec in HP_SPEC]),
-        hp_spec=np.array(json.dumps(HP_SPEC)),
-        configs=np.array([[c[spec["name"]] for spec in HP_SPEC] for c in configs], dtype=float),
-        epochs=np.arange(1, args.epochs + 1),
-        objective_names=np.array(OBJECTIVE_NAMES),
-        objectives=np.stack(curves)[None],
-    )
-    print(f"wrote {args.out} ({args.configs} configurations x {args.epochs} epochs)")
+    write_table(args.out, "digits_mlp", HP_SPEC, configs, args.epochs, args.seed)
 
 
 if __name__ == "__main__":

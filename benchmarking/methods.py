@@ -18,6 +18,7 @@ from syne_tune.optimizer.scheduler import TrialScheduler
 
 from benchmarking.blackbox import MAX_RESOURCE_ATTR, TIME_ATTR
 from syne_dyhpo import DyHPO
+from syne_dyhpo.conditions import Conditions
 
 
 @dataclass(frozen=True)
@@ -29,6 +30,9 @@ class MethodArgs:
     do_minimize: bool
     max_t: int
     random_seed: int
+    #: Conditions of the table's space; every method but ``dyhpo_conditions``
+    #: searches the flattened space (every hyperparameter, always).
+    conditions: Conditions | None = None
 
 
 def _dyhpo(a: MethodArgs, **kwargs) -> TrialScheduler:
@@ -89,6 +93,9 @@ METHODS: dict[str, Callable[[MethodArgs], TrialScheduler]] = {
     "dyhpo_no_promotion_floor": lambda a: _dyhpo(a, reduction_factor=None),
     # Variant: candidates scored by their predicted value at max_t.
     "dyhpo_final": lambda a: _dyhpo(a, lookahead="final"),
+    # The default on a conditional space, with its conditions (the same as
+    # "dyhpo" on a table without any).
+    "dyhpo_conditions": lambda a: _dyhpo(a, conditions=a.conditions),
 }
 
 

@@ -51,6 +51,7 @@ from benchmarking.blackbox import (
     MAX_RESOURCE_ATTR,
     TIME_ATTR,
     TableBlackbox,
+    conditions,
     config_space,
 )
 from benchmarking.methods import MethodArgs, make_scheduler
@@ -257,6 +258,7 @@ def run(spec: RunSpec, out: Path, *, code_version: str | None = None) -> Path:
         do_minimize=table.do_minimize,
         max_t=table.max_t,
         random_seed=spec.seed,
+        conditions=conditions(table),
     )
     record = simulate(
         table,

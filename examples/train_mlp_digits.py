@@ -57,10 +57,11 @@ def load_data() -> tuple[torch.Tensor, ...]:
     return features[train], labels[train], features[valid], labels[valid]
 
 
-def build_model(n_units: int, n_layers: int, dropout: float) -> nn.Module:
+def build_model(widths: list[int], dropout: float) -> nn.Module:
+    """An MLP from the 64 pixels to the 10 classes with hidden layers of ``widths``."""
     layers: list[nn.Module] = []
     width = 64
-    for _ in range(n_layers):
+    for n_units in widths:
         layers += [nn.Linear(width, n_units), nn.ReLU(), nn.Dropout(dropout)]
         width = n_units
     layers.append(nn.Linear(width, 10))
@@ -70,7 +71,7 @@ def build_model(n_units: int, n_layers: int, dropout: float) -> nn.Module:
 def build_model_and_optimizer(config: Mapping[str, Any]) -> tuple[nn.Module, torch.optim.SGD]:
     """The MLP of ``config`` (``n_units``, ``n_layers``, ``dropout``) and its SGD
     optimizer (``learning_rate``, ``weight_decay``, momentum 0.9)."""
-    model = build_model(config["n_units"], config["n_layers"], config["dropout"])
+    model = build_model([config["n_units"]] * config["n_layers"], config["dropout"])
     optimizer = torch.optim.SGD(
         model.parameters(),
         lr=config["learning_rate"],
@@ -103,11 +104,12 @@ def load_checkpoint(path: Path | None) -> dict | None:
     return torch.load(path / CHECKPOINT_FILE, weights_only=False)
 
 
-def train(args: argparse.Namespace) -> None:
+def train(args: argparse.Namespace, build=build_model_and_optimizer) -> None:
+    """Train the model ``build(vars(args))`` returns with its optimizer up to ``args.epochs``."""
     torch.set_num_threads(1)
     torch.manual_seed(args.seed)  # weights and dropout; restored from checkpoints below
     train_x, train_y, valid_x, valid_y = load_data()
-    model, optimizer = build_model_and_optimizer(vars(args))
+    model, optimizer = build(vars(args))
     generator = torch.Generator().manual_seed(args.seed)
     checkpoint_dir = Path(args.st_checkpoint_dir) if args.st_checkpoint_dir else None
     checkpoint = load_checkpoint(checkpoint_dir)

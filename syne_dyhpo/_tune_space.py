@@ -52,12 +52,9 @@ def _domain(cs: Any, hp: Any) -> Any:
 
 
 def _from_configspace(space: Any) -> dict[str, Any]:
+    """The hyperparameters of ``space``; its conditions and forbidden clauses are
+    converted by :func:`syne_dyhpo.configspace_conditions.resolve_space`."""
     cs = _configspace()
-    if space.conditions or space.forbidden_clauses:
-        raise ValueError(
-            f"ConfigurationSpace conditions {list(space.conditions)} and forbidden clauses "
-            f"{list(space.forbidden_clauses)} are not supported; expected none"
-        )
     return {hp.name: _domain(cs, hp) for hp in space.values()}
 
 
@@ -65,8 +62,8 @@ def to_syne_tune_space(space: Any) -> dict[str, Any]:
     """``space`` as a Syne Tune config-space dict (a copy).
 
     Raises ``TypeError`` for other types, ``ValueError`` naming a ConfigSpace
-    hyperparameter, condition or forbidden clause that has no Syne Tune
-    equivalent, and ``ImportError`` naming the extra if ConfigSpace is missing.
+    hyperparameter that has no Syne Tune equivalent, and ``ImportError`` naming
+    the extra if ConfigSpace is missing.
     """
     if _is_configspace(space):
         return _from_configspace(space)

@@ -35,8 +35,8 @@ from syne_tune.util import experiment_path, name_from_base
 from syne_dyhpo._tune_backend import ObjectiveBackend
 from syne_dyhpo._tune_recorder import RunRecorder
 from syne_dyhpo._tune_scheduler import ObjectiveDyHPO
-from syne_dyhpo._tune_space import to_syne_tune_space
 from syne_dyhpo._tune_worker import EPOCH, EPOCH_KEY, METRIC, OBJECTIVE_KEY, save_objective
+from syne_dyhpo.configspace_conditions import resolve_space
 
 __all__ = ["TuneResult", "tune"]
 
@@ -187,7 +187,7 @@ def tune(
         ("max_consecutive_failures", max_consecutive_failures),
     ]:
         _positive_int(name, value)
-    space = to_syne_tune_space(config_space)
+    space, conditions = resolve_space(config_space)
     _check_space(space)
     recorder = RunRecorder(
         minimize=minimize,
@@ -203,6 +203,7 @@ def tune(
         max_resource_attr=EPOCH_KEY,
         random_seed=seed,
         num_new_candidates=num_configurations,
+        conditions=conditions,
         **(scheduler_kwargs or {}),
     )
     output = _output_folder(output_path)

@@ -27,7 +27,9 @@ from syne_tune.constants import ST_TUNER_TIME
 from syne_tune.optimizer.scheduler import SchedulerDecision, TrialScheduler, TrialSuggestion
 from syne_tune.util import dump_json_with_numpy
 
-from syne_dyhpo.encoding import ConfigEncoder
+from syne_dyhpo.conditional_encoding import make_encoder
+from syne_dyhpo.conditions import Conditions
+from syne_dyhpo.configspace_conditions import resolve_space
 from syne_dyhpo.ledger import PAUSED, RUNNING, TrialLedger
 from syne_dyhpo.searcher import DyHPOSearcher
 
@@ -77,7 +79,8 @@ class DyHPO(TrialScheduler):
     curves. A trial that reaches its level goes on if it is the next choice
     and is paused otherwise; at ``max_t`` it is done.
 
-    :param config_space: Syne Tune domains and constants.
+    :param config_space: Syne Tune domains and constants, or a
+        ``ConfigSpace.ConfigurationSpace`` (with its conditions and forbidden clauses).
     :param metric: key of the reported metric.
     :param do_minimize: whether smaller ``metric`` values are better.
     :param time_attr: key of the level (1, 2, ...) reported with every result.
@@ -119,6 +122,9 @@ class DyHPO(TrialScheduler):
         (see :mod:`syne_dyhpo.promotion`). ``None``: no floor.
     :param surrogate_kwargs: options of the deep-kernel GP
         (:class:`~syne_dyhpo._surrogate.DeepKernelSurrogate`).
+    :param conditions: when hyperparameters of a dict ``config_space`` are
+        active and which configurations are forbidden
+        (:class:`~syne_dyhpo.conditions.Conditions`, or a dict of clauses).
     """
 
     def __init__(
@@ -139,8 +145,10 @@ class DyHPO(TrialScheduler):
         lookahead: str = "rate",
         reduction_factor: float | None = 3.0,
         surrogate_kwargs: dict[str, Any] | None = None,
+        conditions: Conditions | dict[str, Any] | None = None,
     ):
         super().__init__(random_seed=random_seed)
+        config_space, conditions = resolve_space(config_space, conditions)
         if not isinstance(config_space, Mapping):
             raise TypeError(
                 "config_space must be a dict of Syne Tune domains and constants, "
@@ -172,7 +180,7 @@ class DyHPO(TrialScheduler):
         self.max_t = _resolve_max_t(config_space, max_t, max_resource_attr)
         self.max_resource_attr = max_resource_attr
         tunable_space = {k: v for k, v in config_space.items() if k != max_resource_attr}
-        self.encoder = ConfigEncoder(tunable_space)
+        self.encoder = make_encoder(tunable_space, conditions)
         #: The trials: a read-only mapping ``trial_id -> TrialView`` for everyone
         #: but this scheduler.
         self.trials = TrialLedger(self.max_t, self.encoder.dim)

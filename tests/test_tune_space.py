@@ -9,6 +9,7 @@ from syne_tune.config_space import (
     Float,
     Integer,
     Ordinal,
+    choice,
     is_log_space,
     uniform,
 )
@@ -72,11 +73,10 @@ def test_unsupported_hyperparameters_are_named(hyperparameter, message):
         to_syne_tune_space(space)
 
 
-def test_conditions_are_rejected():
+def test_conditions_are_left_to_resolve_space():
     space = CS.ConfigurationSpace({"opt": ["sgd", "adam"], "momentum": (0.0, 1.0)})
     space.add(CS.EqualsCondition(space["momentum"], space["opt"], "sgd"))
-    with pytest.raises(ValueError, match="conditions .*momentum.* are not supported"):
-        to_syne_tune_space(space)
+    assert to_syne_tune_space(space) == {"opt": choice(["sgd", "adam"]), "momentum": uniform(0, 1)}
 
 
 def test_a_missing_configspace_package_names_the_extra(monkeypatch):

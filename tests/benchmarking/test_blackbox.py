@@ -2,10 +2,17 @@
 
 import numpy as np
 import pytest
-from syne_tune.config_space import loguniform, randint, reverseloguniform
+from syne_tune.config_space import choice, loguniform, randint, reverseloguniform
 
-from benchmarking.blackbox import MAX_RESOURCE_ATTR, TableBlackbox, config_space, domain
-from benchmarking.tables import load_tables
+from benchmarking.blackbox import (
+    MAX_RESOURCE_ATTR,
+    TableBlackbox,
+    conditions,
+    config_space,
+    domain,
+)
+from benchmarking.tables import CurveTable, load_tables
+from syne_dyhpo.conditions import Conditions, In
 
 
 def test_domains_follow_hp_spec(taskset_file):
@@ -15,7 +22,7 @@ def test_domains_follow_hp_spec(taskset_file):
     assert space["beta1"] == reverseloguniform(0.0, 0.9999)
     assert space[MAX_RESOURCE_ATTR] == 3
     assert domain({"name": "k", "type": "int", "lower": 1, "upper": 4}) == randint(1, 4)
-    with pytest.raises(ValueError, match="'k'.*'int' or 'float', got 'str'"):
+    with pytest.raises(ValueError, match="'k'.*'int', 'float' or 'categorical', got 'str'"):
         domain({"name": "k", "type": "str", "lower": 1, "upper": 4})
 
 
@@ -58,3 +65,47 @@ def test_objectives_are_the_capped_curve_with_elapsed_time(taskset_file):
         "elapsed_time": 30.0,
     }
     np.testing.assert_array_equal(blackbox.fidelity_values, [1, 2, 3])
+
+
+CONDITIONAL_SPEC = [
+    {"name": "optimizer", "type": "categorical", "choices": ["sgd", "adam"]},
+    {"name": "lr", "type": "float", "lower": 1e-4, "upper": 1.0, "log": True},
+    {"name": "momentum", "type": "float", "lower": 0.0, "upper": 1.0, "log": False,
+     "active_if": {"optimizer": ["sgd"]}},
+]  # fmt: skip
+
+
+def _conditional_table():
+    rows = np.array([[0, 1e-2, 0.1], [1, 1e-2, np.nan], [1, 1e-1, np.nan]])
+    return CurveTable(
+        name="cond/t",
+        hp_spec=CONDITIONAL_SPEC,
+        configs=rows,
+        metric=np.array([[1.0], [2.0], [3.0]]),
+        elapsed=np.ones((3, 1)),
+        metric_name="loss",
+        do_minimize=True,
+    )
+
+
+def test_a_conditional_table_has_categories_and_conditions():
+    table = _conditional_table()
+    assert config_space(table)["optimizer"] == choice(["sgd", "adam"])
+    assert conditions(table) == Conditions({"momentum": In("optimizer", ["sgd"])})
+    flat = CurveTable("t/t", CONDITIONAL_SPEC[:2], table.configs[:, :2], *_curves(table))
+    assert conditions(flat) is None
+
+
+def _curves(table):
+    return table.metric, table.elapsed, table.metric_name, table.do_minimize
+
+
+def test_nearest_row_ignores_inactive_values_proposed_or_tabulated():
+    # flattened proposal: momentum is given but inactive for adam, and matches the sgd row
+    flat = {"optimizer": "adam", "lr": 1e-2, "momentum": 0.1}
+    assert TableBlackbox(_conditional_table()).nearest(flat) == 1
+    conditional = {"optimizer": "adam", "lr": 1e-2}
+    assert TableBlackbox(_conditional_table()).nearest(conditional) == 1
+    blackbox = TableBlackbox(_conditional_table())
+    assert blackbox.nearest(flat) == blackbox.nearest(conditional) == 1  # one configuration
+    assert blackbox.nearest({"optimizer": "sgd", "lr": 1e-2, "momentum": 0.9}) == 0
