@@ -29,7 +29,7 @@ from train_mlp_digits import (  # noqa: E402
     save_checkpoint,
 )
 
-from syne_dyhpo.function_api import tune  # noqa: E402
+from syne_dyhpo import tune  # noqa: E402
 
 SEED = 0  # weights and batch order of every configuration
 

@@ -1,10 +1,11 @@
-"""Objectives for the tests of ``syne_dyhpo.function_api``.
+"""Objectives for the tests of ``syne_dyhpo.tune``.
 
 Worker processes import this module by reference, so it imports nothing heavy
 (importing the test modules would load torch for every epoch).
 """
 
 import json
+import sys
 from pathlib import Path
 
 
@@ -51,3 +52,7 @@ def misbehaving(configuration, epoch, previous_epoch, checkpoint_path):
 
 def broken(configuration, epoch, previous_epoch, checkpoint_path):
     raise ZeroDivisionError("always broken")
+
+
+def exits(configuration, epoch, previous_epoch, checkpoint_path):
+    sys.exit(0)

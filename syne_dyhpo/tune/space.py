@@ -1,4 +1,4 @@
-"""Config spaces accepted by :func:`syne_dyhpo.function_api.tune`: a Syne Tune dict, or a
+"""Config spaces accepted by :func:`syne_dyhpo.tune`: a Syne Tune dict, or a
 ``ConfigSpace.ConfigurationSpace`` converted to one."""
 
 from __future__ import annotations
