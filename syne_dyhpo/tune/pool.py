@@ -129,7 +129,7 @@ class WorkerPool:
                 key, call = self.queue.popleft()
                 worker.key = key
                 worker.deadline = time.monotonic() + (self.timeout or float("inf"))
-                worker.connection.send(("call", call))
+                worker.connection.send(("call", vars(call)))  # plain: no import
 
     def cancel(self, key: Any) -> None:
         """End the call of ``key``, waiting or running (its worker is killed); no outcome."""

@@ -6,7 +6,8 @@ neither ``syne_dyhpo`` (torch) nor ``syne_tune`` (pandas); a replacement worker
 is ready in a fraction of a second. ``FD`` is its end of a socket pair to the
 tuning process (:mod:`syne_dyhpo.tune.pool`), carrying pickled messages:
 
-- in: ``("load", objective_bytes, metric)``, then ``("call", Call)`` any number of times;
+- in: ``("load", objective_bytes, metric)``, then ``("call", fields of a Call)`` any
+  number of times (a plain dict: unpickling a :class:`Call` would import the package);
 - out: ``("ready",)`` or ``("load_error", message)``, then per call
   ``("results", results)`` or ``("error", message)``.
 
@@ -206,10 +207,10 @@ def serve(connection: Connection) -> None:
     connection.send(("ready",))
     while True:
         try:
-            _, call = connection.recv()
+            _, fields = connection.recv()
         except (EOFError, OSError):
             return
-        connection.send(run_call(objective, call, metric))
+        connection.send(run_call(objective, Call(**fields), metric))
 
 
 def main(argv: list[str]) -> None:
