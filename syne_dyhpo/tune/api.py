@@ -29,6 +29,7 @@ from typing import Any
 
 import pandas as pd
 from syne_tune import Tuner
+from syne_tune.backend.trial_status import Status
 from syne_tune.tuner_logger import TunerLogger
 from syne_tune.util import experiment_path, name_from_base
 
@@ -369,7 +370,7 @@ def _restore(
             recorder.add_failure(event["configuration_id"], event["message"])
     replay(scheduler, events)
     for configuration_id, configuration in recorder.configurations.items():
-        status = "failed" if configuration_id in recorder.failures else "paused"
+        status = Status.failed if configuration_id in recorder.failures else Status.paused
         config = {**configuration, EPOCH_KEY: last_epoch.get(configuration_id, 0)}
         backend.restore(configuration_id, config, last_epoch.get(configuration_id, 0), status)
     recorder.table.rewrite(recorder.rows)
