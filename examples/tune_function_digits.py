@@ -12,7 +12,6 @@ helpers come from ``train_mlp_digits.py``.
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
 from pathlib import Path
 
@@ -81,8 +80,6 @@ def main(argv: list[str] | None = None):
     args = parser.parse_args(argv)
     if args.smoke:
         args.max_budget, args.max_epochs = 4, 2
-    logging.basicConfig(level=logging.INFO, force=True)  # force: Syne Tune configures logging
-    logging.getLogger("syne_tune").setLevel(logging.WARNING)
     space = {k: v for k, v in config_space().items() if k != "epochs"}
     best = tune(
         objective,

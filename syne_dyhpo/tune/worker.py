@@ -57,13 +57,14 @@ def dump_objective(objective: Any) -> bytes:
     imports with the caller's ``sys.path``. Raises what ``dill`` raises for an
     objective that cannot be pickled.
     """
-    return dill.dumps((list(sys.path), objective), recurse=True)
+    return dill.dumps((list(sys.path), dill.dumps(objective, recurse=True)))
 
 
 def load_objective(data: bytes) -> Any:
+    """The objective of :func:`dump_objective`, its modules imported with the caller's path."""
     path, objective = dill.loads(data)
     sys.path[:] = path
-    return objective
+    return dill.loads(objective)
 
 
 def _epoch(value: Any) -> int | None:

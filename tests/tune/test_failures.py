@@ -159,3 +159,21 @@ def test_the_metric_may_be_reported_under_the_users_key(tmp_path, capfd):
     assert result.metric == table["val_acc"].max() and result.metric_name == "val_acc"
     assert math.isfinite(result.metric)
     assert capfd.readouterr().err == ""  # verbose=0
+
+
+def test_workers_import_the_objectives_modules_with_the_callers_path(tmp_path, monkeypatch):
+    (tmp_path / "lib").mkdir()
+    (tmp_path / "lib" / "only_on_callers_path.py").write_text("def value():\n    return 7.0\n")
+    monkeypatch.syspath_prepend(str(tmp_path / "lib"))
+    import only_on_callers_path
+
+    def local(configuration, epoch, previous_epoch, checkpoint_path):  # pickled by value
+        return {"epoch": epoch, "metric": only_on_callers_path.value()}
+
+    pool = WorkerPool(dump_objective(local), metric="metric", size=1, timeout=None)
+    try:
+        pool.start()
+        pool.submit("call", _call(tmp_path))
+        assert _outcomes(pool, 1)["call"].results == [{"epoch": 1, "metric": 7.0}]
+    finally:
+        pool.close()
