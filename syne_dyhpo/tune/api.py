@@ -177,23 +177,26 @@ def _forget_unjournaled(folder: Path, num_configurations: int) -> None:
 @contextlib.contextmanager
 def _console(verbose: int) -> Iterator[None]:
     """Syne Tune's prints logged at DEBUG; with ``verbose=2`` the package's and
-    Syne Tune's logs on stderr, else Syne Tune's from warnings on only."""
+    Syne Tune's logs on stderr (and not also through the program's handlers),
+    else Syne Tune's from warnings on only."""
     loggers = [logging.getLogger(name) for name in LOGGERS]
-    levels = [log.level for log in loggers]
+    saved = [(log.level, log.propagate) for log in loggers]
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s: %(message)s"))
     for log in loggers:
         if verbose == 2:
             log.setLevel(logging.DEBUG)
             log.addHandler(handler)
+            log.propagate = False
         elif log.name == "syne_tune":
             log.setLevel(max(log.level, logging.WARNING))
     try:
         with contextlib.redirect_stdout(_LogStream()):
             yield
     finally:
-        for log, level in zip(loggers, levels, strict=True):
+        for log, (level, propagate) in zip(loggers, saved, strict=True):
             log.setLevel(level)
+            log.propagate = propagate
             log.removeHandler(handler)
 
 

@@ -72,7 +72,7 @@ def test_a_worker_that_cannot_load_the_objective_is_a_setup_error(tmp_path):
 
 
 @pytest.mark.slow
-def test_misbehaving_calls_cost_only_their_configuration(tmp_path):
+def test_misbehaving_calls_cost_only_their_configuration(tmp_path, capfd):
     modes = ["good", "sigkill", "os_exit", "sys_exit", "hang", "good"]
     result = tune(
         objectives.misbehaving,
@@ -83,7 +83,7 @@ def test_misbehaving_calls_cost_only_their_configuration(tmp_path):
         timeout=1.0,
         output_path=tmp_path / "out",
         num_configurations=16,
-        verbose=0,
+        verbose=2,
         scheduler_kwargs={
             "points_to_evaluate": [{"mode": m} for m in modes],
             "surrogate_kwargs": FAST,
@@ -98,6 +98,8 @@ def test_misbehaving_calls_cost_only_their_configuration(tmp_path):
     assert set(result.results["configuration_id"]) >= {0, 5}
     best = json.loads((tmp_path / "out" / "best_configuration.json").read_text())
     assert best["failures"] == {str(k): v for k, v in result.failures.items()}
+    log = capfd.readouterr().err  # verbose=2: the debug log, each line once
+    assert log.count("Configuration 4 {'mode': 'hang'") == 1 and "DEBUG" in log
 
 
 def test_an_objective_that_cannot_be_pickled_leaves_no_trace(tmp_path):
