@@ -272,7 +272,7 @@ def tune(
     :param resume: continue the run in ``output_path`` (killed, out of budget
         or done): its epochs and failures count, its paused configurations
         may be resumed. The budgets count the earlier runs too.
-    :param verbose: 0 silent, 1 a progress line on stderr every few seconds and
+    :param verbose: 0 no progress line, 1 a progress line on stderr every few seconds and
         on each new best, 2 that and the debug log.
     :param prune_checkpoints: keep only the incumbent's checkpoint folder.
     :param max_consecutive_failures: give up after this many configurations
