@@ -4,8 +4,9 @@ checkpoint out (:mod:`syne_dyhpo.tune.api`).
 Modules: ``api`` (the call and its result), ``space`` (config-space
 conversion), ``pool`` and ``worker`` (long-lived processes running the
 objective), ``backend`` (the pool as a Syne Tune trial backend), ``scheduler``
-(DyHPO as tune runs it, rebuilt on resume), ``recorder``, ``records`` and
-``progress`` (what the run produced, on disk and on stderr).
+(DyHPO as tune runs it, rebuilt on resume), ``folder`` (a new output folder
+or an earlier run's to resume), ``recorder``, ``records`` and ``progress``
+(what the run produced, on disk and on stderr).
 """
 
 from syne_dyhpo.tune.api import TuneResult, tune

@@ -15,39 +15,33 @@ configuration that persists across pauses.
 
 from __future__ import annotations
 
-import contextlib
-import io
 import logging
 import math
 import shutil
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 from syne_tune import Tuner
-from syne_tune.backend.trial_status import Status
 from syne_tune.tuner_logger import TunerLogger
-from syne_tune.util import experiment_path, name_from_base
 
 from syne_dyhpo.tune.backend import EPOCH_KEY, WorkerPoolBackend
+from syne_dyhpo.tune.folder import earlier_run, elapsed_seconds, output_folder, restore
 from syne_dyhpo.tune.pool import SetupError, WorkerPool
-from syne_dyhpo.tune.progress import ProgressLine
+from syne_dyhpo.tune.progress import ProgressLine, console
 from syne_dyhpo.tune.recorder import RunRecorder
 from syne_dyhpo.tune.records import BEST_FILE, JOURNAL_FILE, Journal, write_best
-from syne_dyhpo.tune.scheduler import ObjectiveDyHPO, replay
+from syne_dyhpo.tune.scheduler import ObjectiveDyHPO
 from syne_dyhpo.tune.space import to_syne_tune_space
 from syne_dyhpo.tune.worker import EPOCH, METRIC, dump_objective
 
 __all__ = ["TuneResult", "tune"]
 
 logger = logging.getLogger(__name__)
-
-SETTINGS = ("max_epochs", "minimize", "metric")  # a resumed run must keep these
-LOGGERS = ("syne_dyhpo", "syne_tune")  # shown on stderr with verbose=2
 
 
 @dataclass(frozen=True)
@@ -70,20 +64,6 @@ class TuneResult:
     metric_name: str = METRIC
     decision_seconds: float = 0.0
     results: pd.DataFrame = field(default_factory=pd.DataFrame, repr=False, compare=False)
-
-
-class _LogStream(io.TextIOBase):
-    """Text stream logging each line at DEBUG: Syne Tune's Tuner prints."""
-
-    def __init__(self):
-        self._pending = ""
-
-    def write(self, text: str) -> int:
-        *lines, self._pending = (self._pending + text).split("\n")
-        for line in lines:
-            if line.strip():
-                logger.debug("%s", line)
-        return len(text)
 
 
 def _positive_int(name: str, value: Any) -> int:
@@ -127,92 +107,6 @@ def _pickled(objective: Callable) -> bytes:
             f"({type(err).__name__}: {err}); define it at the top level of a module, "
             "a script or a notebook, and keep open files, locks and the like out of it"
         ) from err
-
-
-def _output_folder(output_path: str | Path | None, resume: bool) -> Path:
-    """A new or empty folder, or with ``resume``, one of an earlier run
-    (reused checkpoints would otherwise resume the wrong training)."""
-    path = Path(output_path or experiment_path(name_from_base("dyhpo-tune"))).expanduser()
-    path = path.resolve()
-    if path.exists() and not path.is_dir():
-        raise ValueError(f"output_path {str(path)!r} is a file; expected a folder")
-    used = path.exists() and any(path.iterdir())
-    if used and not resume:
-        raise ValueError(
-            f"output_path {str(path)!r} is not empty; pass resume=True to continue the run "
-            "it holds, or choose a new or empty folder"
-        )
-    if used and not (path / JOURNAL_FILE).exists():
-        raise ValueError(
-            f"output_path {str(path)!r} holds no {JOURNAL_FILE}, so no run of tune() to "
-            "resume; choose a new or empty folder"
-        )
-    return path
-
-
-def _earlier_run(folder: Path, settings: dict[str, Any]) -> list[dict[str, Any]]:
-    """The journal of the run in ``folder``, checked against this run's ``settings``."""
-    events = Journal(folder).read()
-    if not events:
-        return []
-    earlier = events[0]
-    changed = {k: (earlier.get(k), v) for k, v in settings.items() if earlier.get(k) != v}
-    if changed:
-        raise ValueError(
-            f"resume=True continues the run in {folder}, which had different settings "
-            f"(setting: (earlier, now)): {changed}; keep them or choose a new folder"
-        )
-    return events[1:]
-
-
-def _forget_unjournaled(folder: Path, num_configurations: int) -> None:
-    """Remove checkpoints and outputs of configurations started after the last
-    journal line: the resumed run gives their ids to new configurations."""
-    for kind in ("checkpoints", "trials"):
-        for child in (folder / kind).glob("*"):
-            if child.name.isdigit() and int(child.name) >= num_configurations:
-                shutil.rmtree(child)
-
-
-@contextlib.contextmanager
-def _console(verbose: int) -> Iterator[None]:
-    """Syne Tune's prints logged at DEBUG; with ``verbose=2`` the package's and
-    Syne Tune's logs on stderr (and not also through the program's handlers),
-    else Syne Tune's from warnings on only."""
-    loggers = [logging.getLogger(name) for name in LOGGERS]
-    saved = [(log.level, log.propagate) for log in loggers]
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s: %(message)s"))
-    for log in loggers:
-        if verbose == 2:
-            log.setLevel(logging.DEBUG)
-            log.addHandler(handler)
-            log.propagate = False
-        elif log.name == "syne_tune":
-            log.setLevel(max(log.level, logging.WARNING))
-    try:
-        with contextlib.redirect_stdout(_LogStream()):
-            yield
-    finally:
-        for log, (level, propagate) in zip(loggers, saved, strict=True):
-            log.setLevel(level)
-            log.propagate = propagate
-            log.removeHandler(handler)
-
-
-def _best_content(recorder: RunRecorder, result_fields: dict[str, Any]) -> dict[str, Any]:
-    best = recorder.incumbent
-    return {
-        "configuration": best.configuration,
-        "metric": best.metric,
-        "epoch": best.epoch,
-        "configuration_id": best.configuration_id,
-        "checkpoint_path": str(recorder.folder / "checkpoints" / str(best.configuration_id)),
-        "output_path": str(recorder.folder),
-        "failures": recorder.failures,
-        **result_fields,
-        "epochs": len(recorder.rows),
-    }
 
 
 def tune(
@@ -296,14 +190,13 @@ def tune(
     space = to_syne_tune_space(config_space)
     _check_space(space)
     pickled = _pickled(objective)
-    output = _output_folder(output_path, resume)
+    output = output_folder(output_path, resume)
     settings = {"max_epochs": max_epochs, "minimize": minimize, "metric": metric}
-    events = _earlier_run(output, settings) if resume else []
-    elapsed_before = max((e["row"]["elapsed_seconds"] for e in events if "row" in e), default=0.0)
+    events = earlier_run(output, settings) if resume else []
+    elapsed_before = elapsed_seconds(events)
     deadline = None
     if max_wallclock_time is not None:
         deadline = time.monotonic() + max_wallclock_time - elapsed_before
-    fields = {"metric_name": metric}
     recorder = RunRecorder(
         output,
         minimize=minimize,
@@ -311,8 +204,7 @@ def tune(
         deadline=deadline,
         max_consecutive_failures=max_consecutive_failures,
         elapsed_before=elapsed_before,
-        best_content=lambda r: _best_content(r, fields),
-        failure_of=lambda trial_id: backend.failures.get(trial_id, "failed"),
+        metric_name=metric,
     )
     scheduler = ObjectiveDyHPO(
         {**space, EPOCH_KEY: max_epochs},
@@ -340,52 +232,14 @@ def tune(
         output.mkdir(parents=True, exist_ok=True)
         if not (output / JOURNAL_FILE).exists():
             Journal(output).append("run", **settings)
-        _restore(events, recorder, scheduler, backend)
-        _forget_unjournaled(output, len(recorder.configurations))
+        restore(events, recorder, scheduler, backend)
         callbacks = [recorder] + ([ProgressLine(recorder)] if verbose else [])
         logger.info("Tuning for %d epochs; results in %s", max_budget, output)
-        with _console(verbose):
+        with console(verbose):
             _tuner(backend, scheduler, recorder, callbacks, output, n_workers).run()
     finally:
         pool.close()
-    fields["decision_seconds"] = round(sum(scheduler.decision_seconds), 3)
-    return _finish(recorder, output, prune_checkpoints, fields)
-
-
-def _restore(
-    events: list[dict[str, Any]],
-    recorder: RunRecorder,
-    scheduler: ObjectiveDyHPO,
-    backend: WorkerPoolBackend,
-) -> None:
-    """Bring recorder, scheduler and backend to where the earlier runs left off."""
-    if not events:
-        return
-    last_epoch: dict[int, int] = {}
-    for event in events:
-        if event["event"] == "start":
-            recorder.add_configuration(event["configuration_id"], event["configuration"])
-        elif event["event"] == "result":
-            row = event["row"]
-            recorder.add_row(row)
-            last_epoch[row["configuration_id"]] = row[EPOCH]
-        elif event["event"] == "failure":
-            recorder.add_failure(event["configuration_id"], event["message"])
-    replay(scheduler, events)
-    for configuration_id, configuration in recorder.configurations.items():
-        status = Status.failed if configuration_id in recorder.failures else Status.paused
-        config = {**configuration, EPOCH_KEY: last_epoch.get(configuration_id, 0)}
-        backend.restore(configuration_id, config, last_epoch.get(configuration_id, 0), status)
-    recorder.table.rewrite(recorder.rows)
-    if recorder.incumbent is not None:
-        write_best(recorder.folder, recorder.best_content(recorder))
-    logger.info(
-        "Resuming %s: %d epochs of %d configurations (%d failed) done",
-        recorder.folder,
-        len(recorder.rows),
-        len(recorder.configurations),
-        len(recorder.failures),
-    )
+    return _finish(recorder, prune_checkpoints, round(sum(scheduler.decision_seconds), 3))
 
 
 def _tuner(
@@ -416,10 +270,9 @@ def _tuner(
     return tuner
 
 
-def _finish(
-    recorder: RunRecorder, output: Path, prune_checkpoints: bool, fields: dict[str, Any]
-) -> TuneResult:
+def _finish(recorder: RunRecorder, prune_checkpoints: bool, decision_seconds: float) -> TuneResult:
     """The incumbent as a :class:`TuneResult`, also written to ``BEST_FILE``."""
+    output = recorder.folder
     if recorder.gave_up:
         logger.error(
             "Gave up after %d configurations failed in a row; is the objective broken?",
@@ -432,7 +285,7 @@ def _finish(
             f"No configuration reported a finite metric in {len(recorder.rows)} epochs; "
             f"last failure (configuration, error): {last}; outputs in {output / 'trials'}"
         )
-    content = _best_content(recorder, fields)
+    content = {**recorder.best_record(), "decision_seconds": decision_seconds}
     write_best(output, content)
     result = TuneResult(
         configuration=best.configuration,
@@ -442,8 +295,8 @@ def _finish(
         checkpoint_path=Path(content["checkpoint_path"]),
         output_path=output,
         failures=dict(recorder.failures),
-        metric_name=fields["metric_name"],
-        decision_seconds=fields["decision_seconds"],
+        metric_name=recorder.metric_name,
+        decision_seconds=decision_seconds,
         results=pd.DataFrame(recorder.rows),
     )
     checkpoints = output / "checkpoints"

@@ -167,14 +167,15 @@ class WorkerPool:
         except (EOFError, OSError):
             returncode = worker.process.wait()
             self._replace(worker)
-            if key is None:  # died loading the objective, which loaded before: a crash
+            if key is None and not worker.ready:  # the objective loaded before: a crash
                 self.deaths_before_ready += 1
                 if self.deaths_before_ready >= MAX_DEATHS_BEFORE_READY:
                     raise SetupError(
                         f"{self.deaths_before_ready} workers in a row died loading the "
                         f"objective; the last: {_death(returncode)}"
                     ) from None
-                logger.warning("A worker died loading the objective: %s", _death(returncode))
+            if key is None:
+                logger.warning("An idle worker died (replaced): %s", _death(returncode))
                 return []
             return [Outcome(key, error=f"the call did not return: {_death(returncode)}")]
         if message[0] == "ready":

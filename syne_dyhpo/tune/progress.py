@@ -1,20 +1,29 @@
-"""The progress line of :func:`syne_dyhpo.tune` (``verbose >= 1``): one plain
-line on ``stderr`` every few seconds and on each new best, the same in a
-terminal, a log file and a notebook (no escape codes)::
+"""What :func:`syne_dyhpo.tune` shows on the console: with ``verbose >= 1``, a
+plain progress line on ``stderr`` every few seconds and on each new best, the
+same in a terminal, a log file and a notebook (no escape codes)::
 
     epochs 23/60 · configs 9 · best 0.956 (config 8, epoch 2) · 41 s
+
+with ``verbose=2`` also the debug log; Syne Tune's own prints never.
 """
 
 from __future__ import annotations
 
+import contextlib
+import io
+import logging
 import sys
 import time
+from collections.abc import Iterator
 
 from syne_tune.tuner_callback import TunerCallback
 
 from syne_dyhpo.tune.recorder import RunRecorder
 
+logger = logging.getLogger(__name__)
+
 INTERVAL_SECONDS = 5.0
+LOGGERS = ("syne_dyhpo", "syne_tune")  # shown on stderr with verbose=2
 
 
 def progress_line(recorder: RunRecorder) -> str:
@@ -50,3 +59,43 @@ class ProgressLine(TunerCallback):
 
     def on_tuning_end(self) -> None:
         self.show()
+
+
+class _LogStream(io.TextIOBase):
+    """Text stream logging each line at DEBUG: Syne Tune's Tuner prints."""
+
+    def __init__(self):
+        self._pending = ""
+
+    def write(self, text: str) -> int:
+        *lines, self._pending = (self._pending + text).split("\n")
+        for line in lines:
+            if line.strip():
+                logger.debug("%s", line)
+        return len(text)
+
+
+@contextlib.contextmanager
+def console(verbose: int) -> Iterator[None]:
+    """Syne Tune's prints logged at DEBUG; with ``verbose=2`` the package's and
+    Syne Tune's logs on stderr (and not also through the program's handlers),
+    else Syne Tune's from warnings on only."""
+    loggers = [logging.getLogger(name) for name in LOGGERS]
+    saved = [(log.level, log.propagate) for log in loggers]
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s: %(message)s"))
+    for log in loggers:
+        if verbose == 2:
+            log.setLevel(logging.DEBUG)
+            log.addHandler(handler)
+            log.propagate = False
+        elif log.name == "syne_tune":
+            log.setLevel(max(log.level, logging.WARNING))
+    try:
+        with contextlib.redirect_stdout(_LogStream()):
+            yield
+    finally:
+        for log, (level, propagate) in zip(loggers, saved, strict=True):
+            log.setLevel(level)
+            log.propagate = propagate
+            log.removeHandler(handler)

@@ -18,7 +18,7 @@ from syne_tune.backend.trial_status import Status, Trial
 from syne_tune.tuner_callback import TunerCallback
 from syne_tune.tuning_status import TuningStatus
 
-from syne_dyhpo.tune.backend import EPOCH_KEY
+from syne_dyhpo.tune.backend import EPOCH_KEY, WorkerPoolBackend
 from syne_dyhpo.tune.records import Journal, ResultsTable, write_best
 from syne_dyhpo.tune.worker import EPOCH, METRIC
 
@@ -50,8 +50,7 @@ class RunRecorder(TunerCallback):
     :param max_consecutive_failures: stop once this many configurations failed
         in a row, with no result in between: the objective is likely broken.
     :param elapsed_before: tuning seconds spent by earlier runs of this folder.
-    :param best_content: the incumbent as ``best_configuration.json`` holds it.
-    :param failure_of: the error message of a failed trial.
+    :param metric_name: the objective's key of the metric.
     """
 
     def __init__(
@@ -63,8 +62,7 @@ class RunRecorder(TunerCallback):
         deadline: float | None,
         max_consecutive_failures: int,
         elapsed_before: float,
-        best_content: Callable[[RunRecorder], dict[str, Any]],
-        failure_of: Callable[[int], str],
+        metric_name: str,
     ):
         self.folder = folder
         self.journal = Journal(folder)
@@ -73,8 +71,8 @@ class RunRecorder(TunerCallback):
         self.max_budget = max_budget
         self.deadline = deadline
         self.max_consecutive_failures = max_consecutive_failures
-        self.best_content = best_content
-        self.failure_of = failure_of
+        self.metric_name = metric_name
+        self.backend: WorkerPoolBackend | None = None  # the Tuner's, set when tuning starts
         self.configurations: dict[int, dict[str, Any]] = {}
         self.rows: list[dict[str, Any]] = []
         self.failures: dict[int, str] = {}  # configuration_id -> error message
@@ -95,6 +93,21 @@ class RunRecorder(TunerCallback):
     @property
     def out_of_time(self) -> bool:
         return self.deadline is not None and time.monotonic() >= self.deadline
+
+    def best_record(self) -> dict[str, Any]:
+        """The incumbent as ``best_configuration.json`` holds it."""
+        best = self.incumbent
+        return {
+            "configuration": best.configuration,
+            "metric": best.metric,
+            "epoch": best.epoch,
+            "configuration_id": best.configuration_id,
+            "checkpoint_path": str(self.folder / "checkpoints" / str(best.configuration_id)),
+            "output_path": str(self.folder),
+            "failures": self.failures,
+            "metric_name": self.metric_name,
+            "epochs": len(self.rows),
+        }
 
     def done(self) -> bool:
         return self.gave_up or self.out_of_time or len(self.rows) >= self.max_budget
@@ -128,6 +141,9 @@ class RunRecorder(TunerCallback):
 
     # --- live: the tuner's callbacks -------------------------------------------------
 
+    def on_tuning_start(self, tuner) -> None:
+        self.backend = tuner.trial_backend
+
     def on_start_trial(self, trial: Trial) -> None:
         configuration = configuration_of(trial)
         self.add_configuration(trial.trial_id, configuration)
@@ -151,7 +167,7 @@ class RunRecorder(TunerCallback):
         full = self.add_row(row)
         self.table.append(full, self.rows)
         if self.incumbent is not previous:
-            write_best(self.folder, self.best_content(self))
+            write_best(self.folder, self.best_record())
             logger.info(
                 "New best: metric %g at epoch %d of configuration %d %s",
                 self.incumbent.metric,
@@ -165,7 +181,7 @@ class RunRecorder(TunerCallback):
     def on_fetch_status_results(self, trial_status_dict, new_results) -> None:
         for trial_id, (trial, status) in trial_status_dict.items():
             if status == Status.failed and trial_id not in self.failures:
-                message = self.failure_of(trial_id)
+                message = self.backend.failures.get(trial_id, "failed without a message")
                 self.journal.append("failure", configuration_id=trial_id, message=message)
                 self.add_failure(trial_id, message)
                 logger.error(
