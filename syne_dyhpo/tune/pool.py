@@ -175,7 +175,7 @@ class WorkerPool:
                         f"objective; the last: {_death(returncode)}"
                     ) from None
             if key is None:
-                logger.warning("An idle worker died (replaced): %s", _death(returncode))
+                logger.warning("A worker died outside a call (replaced): %s", _death(returncode))
                 return []
             return [Outcome(key, error=f"the call did not return: {_death(returncode)}")]
         if message[0] == "ready":

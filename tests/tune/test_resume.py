@@ -146,3 +146,31 @@ def test_a_seeded_sequential_run_repeats(tmp_path):
     assert first.results[columns].equals(second.results[columns])
     assert first.results["configuration_id"].nunique() >= 3
     assert (first.configuration, first.metric) == (second.configuration, second.metric)
+
+
+def _counting_run(output: Path, max_budget: int):
+    return tune(
+        objectives.counting,  # raises unless its checkpoint is at previous_epoch
+        {"x": uniform(0.0, 1.0)},
+        max_budget=max_budget,
+        max_epochs=3,
+        output_path=output,
+        resume=True,
+        verbose=0,
+        num_configurations=16,
+        scheduler_kwargs={"surrogate_kwargs": {"scratch_steps": 20, "refine_steps": 5}},
+    )
+
+
+@pytest.mark.slow
+def test_a_finished_run_resumed_with_a_larger_budget_goes_on_from_its_checkpoints(tmp_path):
+    first = _counting_run(tmp_path, 5)
+    again = _counting_run(tmp_path, 5)  # the budget is spent: nothing to do
+    assert again.results.equals(first.results) and again.configuration == first.configuration
+    more = _counting_run(tmp_path, 9)
+    assert more.failures == {} and len(more.results) == 9
+    assert more.results.iloc[:5].equals(first.results)
+    assert set(more.results["configuration_id"]) == set(
+        range(len(more.results.groupby("configuration_id")))
+    )  # ids go on
+    assert sum(1 for _ in open(tmp_path / "results.csv")) == 1 + 9
