@@ -232,7 +232,7 @@ def tune(
         output.mkdir(parents=True, exist_ok=True)
         if not (output / JOURNAL_FILE).exists():
             Journal(output).append("run", **settings)
-        restore(events, recorder, scheduler, backend)
+        restore(events, space, recorder, scheduler, backend)
         callbacks = [recorder] + ([ProgressLine(recorder)] if verbose else [])
         logger.info("Tuning for %d epochs; results in %s", max_budget, output)
         with console(verbose):

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from syne_tune.backend.trial_status import Status
+from syne_tune.config_space import Domain
 from syne_tune.util import experiment_path, name_from_base
 
 from syne_dyhpo.tune.backend import EPOCH_KEY, WorkerPoolBackend
@@ -65,6 +66,7 @@ def elapsed_seconds(events: list[dict[str, Any]]) -> float:
 
 def restore(
     events: list[dict[str, Any]],
+    space: dict[str, Any],
     recorder: RunRecorder,
     scheduler: ObjectiveDyHPO,
     backend: WorkerPoolBackend,
@@ -72,11 +74,14 @@ def restore(
     """Bring recorder, scheduler and backend to where the earlier runs left
     off, rewrite ``results.csv`` and ``best_configuration.json`` from the
     journal, and remove the checkpoints and outputs of configurations started
-    after the journal's last line (the run gives their ids to new ones)."""
+    after the journal's last line (the run gives their ids to new ones).
+    Constants of the config ``space`` are taken from it, not from the journal."""
+    constants = {k: v for k, v in space.items() if not isinstance(v, Domain)}
     last_epoch: dict[int, int] = {}
     for event in events:
         if event["event"] == "start":
-            recorder.add_configuration(event["configuration_id"], event["configuration"])
+            configuration = {**event["configuration"], **constants}
+            recorder.add_configuration(event["configuration_id"], configuration)
         elif event["event"] == "result":
             row = event["row"]
             recorder.add_row(row)

@@ -41,6 +41,10 @@ def append_whole(path: Path, text: str) -> None:
         os.close(fd)
 
 
+def _plain(value: Any) -> Any:
+    return value.item() if hasattr(value, "item") else str(value)
+
+
 class Journal:
     """``journal.jsonl`` of a run folder: events as dicts with an ``"event"`` key."""
 
@@ -48,7 +52,10 @@ class Journal:
         self.path = folder / JOURNAL_FILE
 
     def append(self, event: str, **content: Any) -> None:
-        append_whole(self.path, json.dumps({"event": event, **content}) + "\n")
+        """Numpy scalars are written as numbers, other objects JSON cannot
+        hold (constants of a config space) as their ``str``."""
+        line = json.dumps({"event": event, **content}, default=_plain)
+        append_whole(self.path, line + "\n")
 
     def read(self) -> list[dict[str, Any]]:
         """The events in the order they were written (none if there is no journal)."""
