@@ -90,7 +90,9 @@ def _check_arguments(objective: Any, metric: Any, verbose: Any, **counts: Any) -
     if not isinstance(metric, str) or not metric or metric == EPOCH:
         raise ValueError(f"metric must be a non-empty string other than 'epoch', got {metric!r}")
     if verbose not in (0, 1, 2) or isinstance(verbose, bool):
-        raise ValueError(f"verbose must be 0 (silent), 1 (progress) or 2 (debug), got {verbose!r}")
+        raise ValueError(
+            f"verbose must be 0, 1 (progress line) or 2 (and debug log), got {verbose!r}"
+        )
 
 
 def _check_space(space: dict[str, Any]) -> None:

@@ -46,6 +46,11 @@ def _assert_converged_near_2(result):
         ({"n_workers": True}, "n_workers must be an integer >= 1, got True"),
         ({"config_space": {"dyhpo_epoch": 3, **SPACE}}, "key 'dyhpo_epoch' is reserved"),
         ({"config_space": {"x": [1, 2]}}, "Hyperparameter 'x'"),
+        ({"timeout": 0}, "timeout must be a number of seconds > 0 or None, got 0"),
+        ({"max_wallclock_time": "1h"}, "max_wallclock_time must be a number of seconds"),
+        ({"verbose": 3}, r"verbose must be 0, 1 \(progress line\) or 2"),
+        ({"metric": "epoch"}, "metric must be a non-empty string other than 'epoch'"),
+        ({"scheduler_kwargs": {"lookahead": "far"}}, "lookahead"),
     ],
 )
 def test_bad_arguments_are_named_before_anything_is_written(tmp_path, kwargs, message):
