@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import torch
 from syne_tune import Tuner
 from syne_tune.tuner_logger import TunerLogger
 
@@ -219,7 +220,8 @@ def tune(
         num_new_candidates=num_configurations,
         **(scheduler_kwargs or {}),
     )
-    pool = WorkerPool(pickled, metric=metric, size=n_workers, timeout=timeout)
+    gpus = torch.cuda.device_count()
+    pool = WorkerPool(pickled, metric=metric, size=n_workers, timeout=timeout, gpus=gpus)
     try:
         try:
             pool.start()

@@ -70,17 +70,25 @@ class WorkerPool:
     :param metric: the key under which the objective reports the metric.
     :param size: number of workers.
     :param timeout: seconds a call may take before its worker is killed; ``None``: no limit.
+    :param gpus: GPUs of the machine; if several, worker ``i`` sees only GPU
+        ``i % gpus`` (``CUDA_VISIBLE_DEVICES``), and so does its replacement.
     """
 
-    def __init__(self, objective: bytes, *, metric: str, size: int, timeout: float | None):
+    def __init__(
+        self, objective: bytes, *, metric: str, size: int, timeout: float | None, gpus: int = 0
+    ):
         self.objective = objective
         self.metric = metric
         self.timeout = timeout
+        self.gpus = gpus
         self.queue: deque[tuple[Any, Call]] = deque()  # calls waiting for a ready worker
         self.deaths_before_ready = 0
-        self.workers = [self._spawn() for _ in range(size)]
+        self.workers = [self._spawn(slot) for slot in range(size)]
 
-    def _spawn(self) -> _Worker:
+    def _spawn(self, slot: int) -> _Worker:
+        env = None
+        if self.gpus > 1:
+            env = {**os.environ, "CUDA_VISIBLE_DEVICES": str(slot % self.gpus)}
         ours, theirs = socket.socketpair()
         process = subprocess.Popen(
             [sys.executable, worker_script.__file__, str(theirs.fileno()), str(os.getpid())],
@@ -88,6 +96,7 @@ class WorkerPool:
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
+            env=env,
         )
         theirs.close()
         connection = Connection(ours.detach())
@@ -142,7 +151,8 @@ class WorkerPool:
         worker.process.kill()
         worker.process.wait()
         worker.connection.close()
-        self.workers[self.workers.index(worker)] = self._spawn()
+        slot = self.workers.index(worker)
+        self.workers[slot] = self._spawn(slot)
 
     def wait(self, seconds: float) -> list[Outcome]:
         """Outcomes of the calls that ended, waiting up to ``seconds`` for the

@@ -179,3 +179,17 @@ def test_workers_import_the_objectives_modules_with_the_callers_path(tmp_path, m
         assert _outcomes(pool, 1)["call"].results == [{"epoch": 1, "metric": 7.0}]
     finally:
         pool.close()
+
+
+def test_workers_are_spread_over_the_gpus(tmp_path):
+    pool = WorkerPool(
+        dump_objective(objectives.visible_gpu), metric="metric", size=3, timeout=None, gpus=2
+    )
+    try:
+        pool.start()
+        for key in range(3):
+            pool.submit(key, _call(tmp_path))
+        gpus = sorted(o.results[0]["gpu"] for o in _outcomes(pool, 3).values())
+        assert gpus == ["0", "0", "1"]
+    finally:
+        pool.close()
