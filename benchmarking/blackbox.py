@@ -8,7 +8,7 @@ distances measured in the unit cube of Syne Tune's ``HyperparameterRanges``
 table with conditions (``active_if`` entries: a hyperparameter is active when
 each named hyperparameter has one of the listed values; inactive values are NaN
 in ``configs``) is measured in the encoding of
-:mod:`syne_dyhpo.conditional_encoding`, where inactive values, proposed or
+:mod:`syne_dyhpo.spaces.conditional_encoding`, where inactive values, proposed or
 tabulated, count the same.
 Syne Tune's ``BlackboxTabular`` is not used: it needs an exact match of the
 configuration and fails under pandas 3 for single-column keys.
@@ -31,8 +31,8 @@ from syne_tune.config_space import (
 )
 
 from benchmarking.tables import CurveTable
-from syne_dyhpo.conditional_encoding import make_encoder
-from syne_dyhpo.conditions import And, Conditions, In
+from syne_dyhpo.spaces.conditional_encoding import make_encoder
+from syne_dyhpo.spaces.conditions import And, Conditions, In
 
 TIME_ATTR = "epoch"  # level reported with every result, 1 … L
 ELAPSED_TIME_ATTR = "elapsed_time"

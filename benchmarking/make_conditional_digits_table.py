@@ -20,7 +20,7 @@ import numpy as np
 
 from benchmarking.benchmarks import DIGITS_CONDITIONAL_TABLE
 from benchmarking.make_digits_table import write_table
-from syne_dyhpo.conditional_encoding import ConditionalEncoder
+from syne_dyhpo.spaces.conditional_encoding import ConditionalEncoder
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "examples"))
 import train_conditional_mlp_digits as example  # noqa: E402

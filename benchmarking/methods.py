@@ -18,7 +18,7 @@ from syne_tune.optimizer.scheduler import TrialScheduler
 
 from benchmarking.blackbox import MAX_RESOURCE_ATTR, TIME_ATTR
 from syne_dyhpo import DyHPO
-from syne_dyhpo.conditions import Conditions
+from syne_dyhpo.spaces.conditions import Conditions
 
 
 @dataclass(frozen=True)

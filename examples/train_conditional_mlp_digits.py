@@ -25,7 +25,7 @@ from torch import nn
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import train_mlp_digits  # noqa: E402
 
-from syne_dyhpo.conditions import Conditions, Equals, GreaterThan  # noqa: E402
+from syne_dyhpo.spaces.conditions import Conditions, Equals, GreaterThan  # noqa: E402
 
 MAX_LAYERS = 3
 BATCH_SIZE = 64

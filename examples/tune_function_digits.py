@@ -12,7 +12,6 @@ helpers come from ``train_mlp_digits.py``.
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
 from pathlib import Path
 
@@ -29,7 +28,7 @@ from train_mlp_digits import (  # noqa: E402
     save_checkpoint,
 )
 
-from syne_dyhpo.function_api import tune  # noqa: E402
+from syne_dyhpo import tune  # noqa: E402
 
 SEED = 0  # weights and batch order of every configuration
 
@@ -81,8 +80,6 @@ def main(argv: list[str] | None = None):
     args = parser.parse_args(argv)
     if args.smoke:
         args.max_budget, args.max_epochs = 4, 2
-    logging.basicConfig(level=logging.INFO, force=True)  # force: Syne Tune configures logging
-    logging.getLogger("syne_tune").setLevel(logging.WARNING)
     space = {k: v for k, v in config_space().items() if k != "epochs"}
     best = tune(
         objective,

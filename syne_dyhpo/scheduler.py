@@ -27,11 +27,11 @@ from syne_tune.constants import ST_TUNER_TIME
 from syne_tune.optimizer.scheduler import SchedulerDecision, TrialScheduler, TrialSuggestion
 from syne_tune.util import dump_json_with_numpy
 
-from syne_dyhpo.conditional_encoding import make_encoder
-from syne_dyhpo.conditions import Conditions
-from syne_dyhpo.configspace_conditions import resolve_space
 from syne_dyhpo.ledger import PAUSED, RUNNING, TrialLedger
 from syne_dyhpo.searcher import DyHPOSearcher
+from syne_dyhpo.spaces.conditional_encoding import make_encoder
+from syne_dyhpo.spaces.conditions import Conditions
+from syne_dyhpo.spaces.configspace_conditions import resolve_space
 
 logger = logging.getLogger(__name__)
 
@@ -124,7 +124,7 @@ class DyHPO(TrialScheduler):
         (:class:`~syne_dyhpo._surrogate.DeepKernelSurrogate`).
     :param conditions: when hyperparameters of a dict ``config_space`` are
         active and which configurations are forbidden
-        (:class:`~syne_dyhpo.conditions.Conditions`, or a dict of clauses).
+        (:class:`~syne_dyhpo.spaces.conditions.Conditions`, or a dict of clauses).
     """
 
     def __init__(

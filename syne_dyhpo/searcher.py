@@ -38,10 +38,10 @@ import numpy as np
 from syne_dyhpo._surrogate import DeepKernelSurrogate, SurrogateUnavailableError
 from syne_dyhpo.acquisition import log_expected_improvement
 from syne_dyhpo.cost import predicted_log_costs
-from syne_dyhpo.encoding import ConfigEncoder
 from syne_dyhpo.ledger import RUNNING, TrialLedger
 from syne_dyhpo.model_inputs import ConditioningSet, ModelInputs
 from syne_dyhpo.promotion import owed_promotions
+from syne_dyhpo.spaces.encoding import ConfigEncoder
 
 logger = logging.getLogger(__name__)
 

@@ -6,7 +6,7 @@ import pytest
 from syne_tune.config_space import choice, randint, uniform
 
 from syne_dyhpo import DyHPO
-from syne_dyhpo.conditions import And, Conditions, Equals, GreaterThan
+from syne_dyhpo.spaces.conditions import And, Conditions, Equals, GreaterThan
 from tests.scheduler_driver import drive
 
 FAST = {"scratch_steps": 30, "refine_steps": 5}

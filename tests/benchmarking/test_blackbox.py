@@ -12,7 +12,7 @@ from benchmarking.blackbox import (
     domain,
 )
 from benchmarking.tables import CurveTable, load_tables
-from syne_dyhpo.conditions import Conditions, In
+from syne_dyhpo.spaces.conditions import Conditions, In
 
 
 def test_domains_follow_hp_spec(taskset_file):

@@ -17,8 +17,8 @@ import train_mlp_digits  # noqa: E402
 from benchmarking.blackbox import conditions as table_conditions  # noqa: E402
 from benchmarking.make_conditional_digits_table import HP_SPEC  # noqa: E402
 from benchmarking.tables import CurveTable  # noqa: E402
-from syne_dyhpo.conditional_encoding import ConditionalEncoder  # noqa: E402
-from syne_dyhpo.conditional_space import ConditionalSpace  # noqa: E402
+from syne_dyhpo.spaces.conditional_encoding import ConditionalEncoder  # noqa: E402
+from syne_dyhpo.spaces.conditional_space import ConditionalSpace  # noqa: E402
 
 
 def test_the_model_and_optimizer_use_only_the_active_hyperparameters():

@@ -1,4 +1,4 @@
-"""A config space and its :class:`~syne_dyhpo.conditions.Conditions`, checked
+"""A config space and its :class:`~syne_dyhpo.spaces.conditions.Conditions`, checked
 together: which hyperparameters of a configuration are active, which
 configurations are forbidden."""
 
@@ -9,7 +9,7 @@ from typing import Any
 
 from syne_tune.config_space import Categorical, Domain, FiniteRange, Ordinal
 
-from syne_dyhpo.conditions import Clause, Conditions
+from syne_dyhpo.spaces.conditions import Clause, Conditions
 
 
 def _in_domain(domain: Domain, value: Any) -> bool:

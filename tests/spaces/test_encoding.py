@@ -12,7 +12,7 @@ from syne_tune.config_space import (
     uniform,
 )
 
-from syne_dyhpo.encoding import ConfigEncoder
+from syne_dyhpo.spaces.encoding import ConfigEncoder
 
 ALL_PRIMITIVES = {
     "u": uniform(-1.0, 1.0),

@@ -2,7 +2,7 @@
 
 import pytest
 
-from syne_dyhpo.conditions import (
+from syne_dyhpo.spaces.conditions import (
     And,
     Conditions,
     Equals,

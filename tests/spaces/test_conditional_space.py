@@ -3,8 +3,8 @@
 import pytest
 from syne_tune.config_space import choice, ordinal, randint, uniform
 
-from syne_dyhpo.conditional_space import ConditionalSpace
-from syne_dyhpo.conditions import (
+from syne_dyhpo.spaces.conditional_space import ConditionalSpace
+from syne_dyhpo.spaces.conditions import (
     And,
     Conditions,
     Equals,

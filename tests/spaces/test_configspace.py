@@ -14,7 +14,7 @@ from syne_tune.config_space import (
     uniform,
 )
 
-from syne_dyhpo._tune_space import to_syne_tune_space
+from syne_dyhpo.spaces.configspace import to_syne_tune_space
 
 
 def test_a_syne_tune_dict_is_copied():

@@ -6,14 +6,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from syne_tune.config_space import choice, loguniform, randint, uniform
 
-from syne_dyhpo.conditional_encoding import (
+from syne_dyhpo.cost import predicted_log_costs
+from syne_dyhpo.spaces.conditional_encoding import (
     INACTIVE_VALUE,
     ConditionalEncoder,
     make_encoder,
 )
-from syne_dyhpo.conditions import And, Conditions, Equals, GreaterThan, In, LessThan, Or
-from syne_dyhpo.cost import predicted_log_costs
-from syne_dyhpo.encoding import ConfigEncoder
+from syne_dyhpo.spaces.conditions import And, Conditions, Equals, GreaterThan, In, LessThan, Or
+from syne_dyhpo.spaces.encoding import ConfigEncoder
 
 SPACE = {
     "optimizer": choice(["sgd", "adam", "rmsprop"]),

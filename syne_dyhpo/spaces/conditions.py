@@ -13,7 +13,7 @@ values of a configuration::
 The semantics are those of ConfigSpace: a hyperparameter is active if it
 has no condition or its condition holds on the active values; a clause on an
 inactive hyperparameter does not hold; a configuration is forbidden if one of
-the forbidden clauses holds. :class:`~syne_dyhpo.conditional_space.ConditionalSpace`
+the forbidden clauses holds. :class:`~syne_dyhpo.spaces.conditional_space.ConditionalSpace`
 checks a config space and its conditions together and evaluates them.
 """
 

@@ -1,6 +1,6 @@
 """Unit-cube encoding of a conditional config space, with :class:`ConfigEncoder`'s interface.
 
-Notation as in :mod:`syne_dyhpo.encoding`, with ``d = d_flat + c``: the flat
+Notation as in :mod:`syne_dyhpo.spaces.encoding`, with ``d = d_flat + c``: the flat
 encoding of every searched hyperparameter (``d_flat`` columns), then one
 activity indicator per conditional one (``c`` columns, 1 if active). The
 columns of an inactive hyperparameter hold :data:`INACTIVE_VALUE` and its
@@ -20,9 +20,9 @@ from typing import Any
 import numpy as np
 from syne_tune.optimizer.schedulers.searchers.utils import make_hyperparameter_ranges
 
-from syne_dyhpo.conditional_space import ConditionalSpace
-from syne_dyhpo.conditions import Clause, Conditions
-from syne_dyhpo.encoding import ConfigEncoder
+from syne_dyhpo.spaces.conditional_space import ConditionalSpace
+from syne_dyhpo.spaces.conditions import Clause, Conditions
+from syne_dyhpo.spaces.encoding import ConfigEncoder
 
 #: Encoded value of every column of an inactive hyperparameter: the centre of
 #: its cube, equally far from both ends of its range.
@@ -42,7 +42,7 @@ class ConditionalEncoder:
 
     :param config_space: Syne Tune domains and constants.
     :param conditions: when hyperparameters are active, what is forbidden;
-        checked as :class:`~syne_dyhpo.conditional_space.ConditionalSpace` does, and
+        checked as :class:`~syne_dyhpo.spaces.conditional_space.ConditionalSpace` does, and
         forbidden clauses must leave configurations to search.
     """
 

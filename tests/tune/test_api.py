@@ -7,8 +7,8 @@ import math
 import pytest
 from syne_tune.config_space import choice, uniform
 
-from syne_dyhpo.function_api import tune
-from tests import tune_objectives
+from syne_dyhpo import tune
+from tests.tune import objectives as tune_objectives
 
 FAST = {
     "num_configurations": 32,
@@ -44,8 +44,13 @@ def _assert_converged_near_2(result):
         ({"max_budget": 0}, "max_budget must be an integer >= 1, got 0"),
         ({"max_epochs": 2.5}, "max_epochs must be an integer >= 1, got 2.5"),
         ({"n_workers": True}, "n_workers must be an integer >= 1, got True"),
-        ({"config_space": {"dyhpo_epoch": 3, **SPACE}}, r"keys \['dyhpo_epoch'\] are reserved"),
+        ({"config_space": {"dyhpo_epoch": 3, **SPACE}}, "key 'dyhpo_epoch' is reserved"),
         ({"config_space": {"x": [1, 2]}}, "Hyperparameter 'x'"),
+        ({"timeout": 0}, "timeout must be a number of seconds > 0 or None, got 0"),
+        ({"max_wallclock_time": "1h"}, "max_wallclock_time must be a number of seconds"),
+        ({"verbose": 3}, r"verbose must be 0, 1 \(progress line\) or 2"),
+        ({"metric": "epoch"}, "metric must be a non-empty string other than 'epoch'"),
+        ({"scheduler_kwargs": {"lookahead": "far"}}, "lookahead"),
     ],
 )
 def test_bad_arguments_are_named_before_anything_is_written(tmp_path, kwargs, message):
@@ -58,10 +63,17 @@ def test_bad_arguments_are_named_before_anything_is_written(tmp_path, kwargs, me
 
 def test_a_used_output_folder_is_refused(tmp_path):
     (tmp_path / "old.csv").touch()
-    with pytest.raises(ValueError, match="exists and is not an empty folder"):
+    with pytest.raises(ValueError, match="is not empty; pass resume=True to continue"):
         tune(tune_objectives.quadratic, SPACE, max_budget=5, max_epochs=3, output_path=tmp_path)
-    with pytest.raises(ValueError, match="contains whitespace"):
-        tune(tune_objectives.quadratic, SPACE, max_budget=5, max_epochs=3, output_path="a b")
+    with pytest.raises(ValueError, match="holds no journal.jsonl, so no run of tune"):
+        tune(
+            tune_objectives.quadratic,
+            SPACE,
+            max_budget=5,
+            max_epochs=3,
+            output_path=tmp_path,
+            resume=True,
+        )
     with pytest.raises(TypeError, match="objective must be callable"):
         tune("quadratic", SPACE, max_budget=5, max_epochs=3, output_path=tmp_path / "new")
 

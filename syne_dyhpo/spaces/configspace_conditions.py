@@ -14,8 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from syne_dyhpo._tune_space import _configspace, _is_configspace, to_syne_tune_space
-from syne_dyhpo.conditions import (
+from syne_dyhpo.spaces.conditions import (
     And,
     Clause,
     Conditions,
@@ -26,6 +25,7 @@ from syne_dyhpo.conditions import (
     NotEquals,
     Or,
 )
+from syne_dyhpo.spaces.configspace import _configspace, _is_configspace, to_syne_tune_space
 
 CONDITIONS = "EqualsCondition, NotEqualsCondition, InCondition, GreaterThanCondition, "
 CONDITIONS += "LessThanCondition, AndConjunction, OrConjunction"

@@ -4,8 +4,17 @@ import ConfigSpace as CS
 import pytest
 from syne_tune.config_space import choice, randint, uniform
 
-from syne_dyhpo.conditions import And, Conditions, Equals, GreaterThan, In, LessThan, NotEquals, Or
-from syne_dyhpo.configspace_conditions import conditions_from_configspace, resolve_space
+from syne_dyhpo.spaces.conditions import (
+    And,
+    Conditions,
+    Equals,
+    GreaterThan,
+    In,
+    LessThan,
+    NotEquals,
+    Or,
+)
+from syne_dyhpo.spaces.configspace_conditions import conditions_from_configspace, resolve_space
 
 
 def _space() -> CS.ConfigurationSpace:

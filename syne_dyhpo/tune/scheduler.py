@@ -1,5 +1,6 @@
-"""DyHPO as :func:`syne_dyhpo.function_api.tune` runs it: no new run once the run is
-done, and a failed configuration counts as diverged."""
+"""DyHPO as :func:`syne_dyhpo.tune` runs it: no new run once the run is done,
+a failed configuration counts as diverged, and a resumed run's scheduler is
+rebuilt from the journal of the earlier ones."""
 
 from __future__ import annotations
 
@@ -8,10 +9,13 @@ from collections.abc import Callable
 from typing import Any
 
 from syne_tune.backend.trial_status import Trial
+from syne_tune.constants import ST_TUNER_TIME
 from syne_tune.optimizer.scheduler import TrialSuggestion
 
 from syne_dyhpo.ledger import RUNNING
 from syne_dyhpo.scheduler import DyHPO
+from syne_dyhpo.tune.backend import EPOCH_KEY
+from syne_dyhpo.tune.worker import EPOCH, METRIC
 
 
 class ObjectiveDyHPO(DyHPO):
@@ -39,3 +43,24 @@ class ObjectiveDyHPO(DyHPO):
         if trial_id in self.trials and self.trials.status(trial_id) == RUNNING:
             self.trials.observe(trial_id, self.trials.target(trial_id), math.nan, seconds=0.0)
         super().on_trial_error(trial)
+
+
+def replay(scheduler: DyHPO, events: list[dict[str, Any]]) -> None:
+    """Tell ``scheduler`` what the journal ``events`` of earlier runs recorded,
+    through its callbacks, in order: configurations started, their epochs
+    (timed on the journal's clock), their failures; a configuration whose
+    call was cut off is paused at its last epoch, to be resumed."""
+    trials: dict[int, Trial] = {}
+    for event in events:
+        if event["event"] == "start":
+            trial_id = event["configuration_id"]
+            trials[trial_id] = Trial(trial_id, {**event["configuration"], EPOCH_KEY: 1}, None)
+            scheduler.on_trial_add(trials[trial_id])
+        elif event["event"] == "result":
+            row = event["row"]
+            result = {EPOCH: row[EPOCH], METRIC: row[METRIC], ST_TUNER_TIME: row["elapsed_seconds"]}
+            scheduler.on_trial_result(trials[row["configuration_id"]], result)
+        elif event["event"] == "failure":
+            scheduler.on_trial_error(trials[event["configuration_id"]])
+    for trial in trials.values():
+        scheduler.on_trial_interrupted(trial)

@@ -1,4 +1,4 @@
-"""Config spaces accepted by :func:`syne_dyhpo.function_api.tune`: a Syne Tune dict, or a
+"""Config spaces accepted by :func:`syne_dyhpo.tune`: a Syne Tune dict, or a
 ``ConfigSpace.ConfigurationSpace`` converted to one."""
 
 from __future__ import annotations
@@ -53,7 +53,7 @@ def _domain(cs: Any, hp: Any) -> Any:
 
 def _from_configspace(space: Any) -> dict[str, Any]:
     """The hyperparameters of ``space``; its conditions and forbidden clauses are
-    converted by :func:`syne_dyhpo.configspace_conditions.resolve_space`."""
+    converted by :func:`syne_dyhpo.spaces.configspace_conditions.resolve_space`."""
     cs = _configspace()
     return {hp.name: _domain(cs, hp) for hp in space.values()}
 
