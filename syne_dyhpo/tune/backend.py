@@ -54,6 +54,7 @@ class WorkerPoolBackend(TrialBackend):
         self.deadline = deadline
         self.last_epoch: dict[int, int] = {}  # trial_id -> last epoch reported
         self.run_limit: dict[int, int] = {}  # trial_id -> epoch its current run may reach
+        self._configurations: dict[int, dict[str, Any]] = {}  # trial_id -> without EPOCH_KEY
         self._going_on: set[int] = set()  # runs whose next epoch is called at the next round
         self.failures: dict[int, str] = {}  # trial_id -> error of its failed call
 
@@ -79,15 +80,14 @@ class WorkerPoolBackend(TrialBackend):
     def _schedule(self, trial_id: int, config: dict[str, Any]):
         self.trial_path(trial_id).mkdir(parents=True, exist_ok=True)
         self.run_limit[trial_id] = int(config[EPOCH_KEY])
+        self._configurations[trial_id] = {k: v for k, v in config.items() if k != EPOCH_KEY}
         self._call_next_epoch(trial_id)
 
     def _call_next_epoch(self, trial_id: int) -> None:
         folder = self.trial_path(trial_id)
         previous_epoch = self.last_epoch.get(trial_id, 0)
         call = Call(
-            configuration={
-                k: v for k, v in self._trial_dict[trial_id].config.items() if k != EPOCH_KEY
-            },
+            configuration=self._configurations[trial_id],
             epoch=previous_epoch + 1,
             previous_epoch=previous_epoch,
             checkpoint_path=str(self.checkpoint_trial_path(trial_id)),

@@ -109,8 +109,10 @@ class RunRecorder(TunerCallback):
             "epochs": len(self.rows),
         }
 
-    def done(self) -> bool:
-        return self.gave_up or self.out_of_time or len(self.rows) >= self.max_budget
+    def done(self, uncounted: int = 0) -> bool:
+        """Whether the run is over, counting ``uncounted`` epochs reported but
+        not recorded yet."""
+        return self.gave_up or self.out_of_time or len(self.rows) + uncounted >= self.max_budget
 
     def __call__(self, status: TuningStatus) -> bool:
         return self.done()

@@ -10,7 +10,6 @@ from typing import Any
 
 from syne_tune.backend.trial_status import Trial
 from syne_tune.constants import ST_TUNER_TIME
-from syne_tune.optimizer.scheduler import TrialSuggestion
 
 from syne_dyhpo.ledger import RUNNING
 from syne_dyhpo.scheduler import DyHPO
@@ -19,24 +18,36 @@ from syne_dyhpo.tune.worker import EPOCH, METRIC
 
 
 class ObjectiveDyHPO(DyHPO):
-    """DyHPO that suggests nothing once ``is_done()``, and records a run that
-    failed as a non-finite value at the level it was to reach.
+    """DyHPO that decides nothing once ``is_done()`` (a run reaching its level
+    pauses), and records a run that failed as a non-finite value at the level
+    it was to reach.
 
     Syne Tune's Tuner starts new runs before it checks its stopping criterion;
     without the first, every run would end one epoch past its budget. Without
     the second, a region where the objective fails (say, out of memory) would
     stay unexplored in the model's eyes and be proposed again and again.
 
-    :param is_done: whether the budget is spent (or the run gave up).
+    :param is_done: whether the budget is spent (or the run gave up), given
+        the number of epochs reported but not counted yet (the one a trial is
+        reporting while DyHPO decides whether it goes on).
     :param kwargs: arguments of :class:`~syne_dyhpo.scheduler.DyHPO`.
     """
 
-    def __init__(self, config_space: dict[str, Any], *, is_done: Callable[[], bool], **kwargs):
+    def __init__(self, config_space: dict[str, Any], *, is_done: Callable[[int], bool], **kwargs):
         super().__init__(config_space, **kwargs)
         self.is_done = is_done
+        self._uncounted = 0  # the result being reported reaches the recorder after us
 
-    def suggest(self) -> TrialSuggestion | None:
-        return None if self.is_done() else super().suggest()
+    def _decide(self):
+        """No decision once done: nothing is started, resumed, or goes on."""
+        return None if self.is_done(self._uncounted) else super()._decide()
+
+    def on_trial_result(self, trial: Trial, result: dict[str, Any]) -> str:
+        self._uncounted = 1
+        try:
+            return super().on_trial_result(trial, result)
+        finally:
+            self._uncounted = 0
 
     def on_trial_error(self, trial: Trial):
         trial_id = trial.trial_id
