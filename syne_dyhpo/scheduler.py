@@ -173,6 +173,12 @@ class DyHPO(TrialScheduler):
             raise ValueError(f"refit_fraction must be >= 0, got {refit_fraction}")
         if time_attr == metric:
             raise ValueError(f"time_attr and metric must differ, both are {metric!r}")
+        for name, key in (("metric", metric), ("time_attr", time_attr)):
+            if key.startswith("st_") or key == "trial_id":
+                raise ValueError(
+                    f"{name} {key!r} is a key Syne Tune adds to every result; "
+                    "expected another name (not 'trial_id', not starting with 'st_')"
+                )
         self.config_space = config_space
         self.metric = metric
         self.do_minimize = do_minimize

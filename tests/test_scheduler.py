@@ -335,6 +335,8 @@ def test_finite_space_is_exhausted_then_suggest_returns_none():
         ({"num_new_candidates": 1.5}, "num_new_candidates must be an integer >= 1, got 1.5"),
         ({"max_conditioning": 0}, "max_conditioning must be an integer >= 1, got 0"),
         ({"metric": "epoch"}, "time_attr and metric must differ, both are 'epoch'"),
+        ({"metric": "st_tuner_time"}, "metric 'st_tuner_time' is a key Syne Tune adds"),
+        ({"time_attr": "trial_id"}, "time_attr 'trial_id' is a key Syne Tune adds"),
         ({"lookahead": "max_t"}, "lookahead must be one of .*'max_t'"),
     ],
 )
@@ -348,3 +350,28 @@ def test_max_resource_attr_must_not_be_searched():
         DyHPO(
             {"x": uniform(0, 1), "epochs": randint(1, 5)}, metric="loss", max_resource_attr="epochs"
         )
+
+
+@pytest.mark.parametrize(
+    "result",
+    [
+        {"epoch": 1, "loss": 10**400},  # no float holds it
+        {"epoch": 10**400, "loss": 1.0},
+        {"epoch": 1, "loss": "nan?"},
+    ],
+)
+def test_a_result_no_float_can_hold_fails_only_its_trial(result):
+    scheduler = make()
+    bad, good = _start(scheduler, 0), _start(scheduler, 1)
+    assert scheduler.on_trial_result(bad, result) == SchedulerDecision.STOP
+    assert scheduler.trials.status(0) in ("failed", "diverged")
+    assert scheduler.on_trial_result(good, {"epoch": 1, "loss": 0.5}) in ("PAUSE", "CONTINUE")
+    assert scheduler.trials[1].curve[0] == 0.5
+
+
+def test_a_non_numeric_tuner_time_falls_back_to_the_process_clock():
+    scheduler = make()
+    trial = _start(scheduler, 0)
+    result = {"epoch": 1, "loss": 0.5, "st_tuner_time": "soon"}
+    assert scheduler.on_trial_result(trial, result) in ("PAUSE", "CONTINUE")
+    assert 0 <= scheduler.trials[0].seconds[0] < 5.0

@@ -123,23 +123,54 @@ class ConfigEncoder:
                 f"points_to_evaluate entry {dict(partial)} has keys {unknown} that are not in "
                 f"config_space (expected a subset of {sorted(self.config_space)})"
             )
+        for name, value in partial.items():
+            if name in self.constants and value != self.constants[name]:
+                raise ValueError(
+                    f"points_to_evaluate: '{name}' is the constant {self.constants[name]!r} "
+                    f"in config_space; got {value!r}"
+                )
         midpoint = self._hp_ranges.from_ndarray(np.full(self.dim, 0.5))
         config = {}
         for name, domain in self.tunable.items():
             if name not in partial:
                 config[name] = _python_scalar(midpoint[name])
                 continue
-            value = partial[name]
-            if not domain.is_valid(value):
-                raise ValueError(
-                    f"points_to_evaluate: value {value!r} of '{name}' is not in its domain {domain}"
-                )
-            config[name] = value
+            config[name] = _valid_value(name, domain, partial[name])
         return config
 
     def full_config(self, config: Mapping[str, Any]) -> dict[str, Any]:
         """The config a trial receives: constants plus tunable values."""
         return {**self.constants, **{k: _python_scalar(config[k]) for k in self.tunable}}
+
+
+def _valid_value(name: str, domain: Domain, value: Any) -> Any:
+    """``value`` of hyperparameter ``name`` if ``domain`` holds it (an integral
+    float of an integer domain as an ``int``), else ``ValueError`` naming both."""
+    numeric = isinstance(domain, (Float, Integer, FiniteRange))
+    if numeric and (isinstance(value, bool) or not isinstance(value, (int, float, np.number))):
+        raise ValueError(
+            f"points_to_evaluate: value {value!r} of '{name}' is a {type(value).__name__}; "
+            f"expected a number in its domain {domain}"
+        )
+    if isinstance(domain, Integer):
+        if float(value) != int(value):
+            raise ValueError(
+                f"points_to_evaluate: value {value!r} of '{name}' is not an integer; "
+                f"expected one in its domain {domain}"
+            )
+        value = int(value)
+    if isinstance(domain, FiniteRange):  # Syne Tune leaves is_valid unimplemented
+        valid = bool(np.isclose(float(value), domain.values).any())
+    else:
+        try:
+            valid = domain.is_valid(value)
+        except TypeError:
+            valid = False
+    if not valid:
+        raise ValueError(
+            f"points_to_evaluate: value {value!r} of '{name}' is not in its domain {domain}"
+        )
+    return value
 
 
 def _python_scalar(value: Any) -> Any:

@@ -1,3 +1,5 @@
+import re
+
 import numpy as np
 import pytest
 from syne_tune.config_space import (
@@ -81,3 +83,34 @@ def test_malformed_spaces_are_rejected_naming_the_hyperparameter(space, name):
 def test_space_of_only_constants_is_rejected():
     with pytest.raises(ValueError, match="no hyperparameter to tune"):
         ConfigEncoder({"epochs": 10})
+
+
+_POINT_SPACE = {
+    "a": randint(1, 5),
+    "b": uniform(0.0, 1.0),
+    "c": choice(["x", "y"]),
+    "f": finrange(0.0, 1.0, 5),
+    "k": 3,
+}
+
+
+@pytest.mark.parametrize(
+    ("point", "message"),
+    [
+        ({"a": 2.5}, "value 2.5 of 'a' is not an integer; expected one in its domain"),
+        ({"a": True}, "value True of 'a' is a bool; expected a number"),
+        ({"b": "0.5"}, "value '0.5' of 'b' is a str; expected a number"),
+        ({"k": 4}, "'k' is the constant 3 in config_space; got 4"),
+        ({"c": "z"}, "value 'z' of 'c' is not in its domain"),
+        ({"f": 0.3}, "value 0.3 of 'f' is not in its domain"),
+    ],
+)
+def test_points_to_evaluate_with_a_value_outside_its_domain_are_refused(point, message):
+    with pytest.raises(ValueError, match=re.escape(message)):
+        ConfigEncoder(_POINT_SPACE).complete(point)
+
+
+def test_points_to_evaluate_keep_their_values_as_the_domain_types_them():
+    config = ConfigEncoder(_POINT_SPACE).complete({"a": 2.0, "f": 0.25, "k": 3})
+    assert config["a"] == 2 and isinstance(config["a"], int)
+    assert config["f"] == 0.25 and "k" not in config
