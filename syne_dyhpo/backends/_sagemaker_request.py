@@ -32,6 +32,23 @@ OWN_FIELDS = frozenset(
 )
 
 
+def _hyperparameter(key: Any, value: Any) -> str:
+    if not isinstance(key, str):
+        raise ValueError(f"config key {key!r}: SageMaker hyperparameter names are strings")
+    if key == ST_CHECKPOINT_DIR or key.startswith("sagemaker_"):
+        raise ValueError(
+            f"config key {key!r} is reserved: the backend sets {ST_CHECKPOINT_DIR!r} and "
+            "the 'sagemaker_' hyperparameters"
+        )
+    if not isinstance(value, str | numbers.Number):
+        raise ValueError(
+            f"config[{key!r}] = {value!r}: SageMaker hyperparameters must be strings or "
+            f"numbers, got {type(value).__name__}; or pass the configuration as a JSON file "
+            "with pass_args_as_json=True"
+        )
+    return str(value)
+
+
 def hyperparameters(
     config: Mapping[str, Any],
     *,
@@ -47,23 +64,10 @@ def hyperparameters(
     :param as_json: the configuration arrives as a JSON file in the
         ``st_config`` input channel instead (``--st_config_json_filename``).
     """
-    values = {}
-    for key, value in config.items():
-        if not isinstance(key, str):
-            raise ValueError(f"config key {key!r}: SageMaker hyperparameter names are strings")
-        if key == ST_CHECKPOINT_DIR or key.startswith("sagemaker_"):
-            raise ValueError(
-                f"config key {key!r} is reserved: the backend sets {ST_CHECKPOINT_DIR!r} and "
-                "the 'sagemaker_' hyperparameters"
-            )
-        if not isinstance(value, str | numbers.Number):
-            raise ValueError(
-                f"config[{key!r}] = {value!r}: SageMaker hyperparameters must be strings or "
-                f"numbers, got {type(value).__name__}"
-            )
-        values[key] = str(value)
     if as_json:
         values = {ST_CONFIG_JSON_FNAME_ARG: CONFIG_LOCAL_PATH}
+    else:
+        values = {key: _hyperparameter(key, value) for key, value in config.items()}
     values[ST_CHECKPOINT_DIR] = CHECKPOINT_LOCAL_PATH
     values["sagemaker_program"] = program
     values["sagemaker_submit_directory"] = submit_directory

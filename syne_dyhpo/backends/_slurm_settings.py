@@ -7,7 +7,7 @@ named ones from the character sets below. Shell text the user writes on
 purpose (``setup_lines``, ``binary``) must be single lines too. Paths and
 configuration values are quoted in the script; configuration keys become
 ``--key`` arguments and must be command-line names (or go through the JSON
-file, ``pass_args_as_json=True``).
+file, ``pass_args_as_json=True``), values must be free of NUL characters.
 """
 
 from __future__ import annotations
@@ -125,12 +125,19 @@ def check_job_folder(folder: Path) -> Path:
     return folder
 
 
-def check_config_keys(config: Mapping[str, Any]) -> None:
-    """Keys passed as ``--key value`` must be command-line names."""
-    for key in config:
+def check_arguments(config: Mapping[str, Any]) -> None:
+    """A configuration passed as ``--key value`` arguments: keys must be
+    command-line names, values free of NUL characters (no argument carries one)."""
+    for key, value in config.items():
         if not isinstance(key, str) or not CONFIG_KEY.fullmatch(key):
             raise ValueError(
                 f"configuration key {key!r} cannot be passed to the training script as --key: "
                 f"keys must match {CONFIG_KEY.pattern}; rename it, or pass the configuration "
                 "as a JSON file with pass_args_as_json=True"
+            )
+        if "\x00" in str(value):
+            raise ValueError(
+                f"configuration value {key}={value!r} contains a NUL character, which no "
+                "command-line argument can carry; pass the configuration as a JSON file with "
+                "pass_args_as_json=True"
             )

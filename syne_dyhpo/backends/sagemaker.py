@@ -10,13 +10,15 @@ trial's S3 checkpoint folder, so a resumed trial continues from its checkpoint.
 
 from __future__ import annotations
 
+import json
 import logging
 import secrets
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from syne_tune.util import dump_json_with_numpy, random_string
+import numpy as np
+from syne_tune.util import random_string
 
 from syne_dyhpo.backends import _sagemaker_settings as settings
 from syne_dyhpo.backends._job_backend import JobBackend, check_int
@@ -191,18 +193,32 @@ class SageMakerBackend(JobBackend[TrainingJob]):
             region_name=self.clients.region_name,
             as_json=self.pass_args_as_json,
         )
+        config_json = self._config_json(config) if self.pass_args_as_json else None
         name = job_name(job_name_prefix(self.tuner_name, self._token), trial_id, index)
         s3 = self.clients.client("s3")
         if not self._source_uploaded:
             upload_source(s3, self.source_dir, self.bucket, source_key)
             self._source_uploaded = True
         job = TrainingJob(name, values)
-        if self.pass_args_as_json:
+        if config_json is not None:
             config_key = self._run_key(str(trial_id), "config", str(index))
-            body = dump_json_with_numpy(config).encode()
-            s3.put_object(Bucket=self.bucket, Key=f"{config_key}/{CONFIG_FILE}", Body=body)
+            s3.put_object(Bucket=self.bucket, Key=f"{config_key}/{CONFIG_FILE}", Body=config_json)
             job.config_uri = s3_uri(self.bucket, config_key)
         return job
+
+    @staticmethod
+    def _config_json(config: dict[str, Any]) -> bytes:
+        def numpy_value(value: Any) -> Any:
+            if isinstance(value, np.generic):
+                return value.item()
+            raise TypeError(f"{type(value).__name__} {value!r}")
+
+        try:
+            return json.dumps(config, default=numpy_value).encode()
+        except (TypeError, ValueError) as error:
+            raise ValueError(
+                f"configuration {config!r} cannot be written as JSON: {error}"
+            ) from error
 
     def _launch(self, trial_id: int, job: TrainingJob) -> None:
         request = self.template.request(

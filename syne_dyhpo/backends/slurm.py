@@ -173,7 +173,7 @@ class SlurmBackend(JobBackend[SlurmJob]):
             dump_json_with_numpy(config, config_json)
             arguments = {ST_CONFIG_JSON_FNAME_ARG: config_json}
         else:
-            settings.check_config_keys(config)
+            settings.check_arguments(config)
             arguments = dict(config)
         arguments[ST_CHECKPOINT_DIR] = self.checkpoint_trial_path(trial_id)
         return training_command(self.binary, self.entry_point, arguments)
