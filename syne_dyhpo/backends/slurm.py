@@ -162,7 +162,7 @@ class SlurmBackend(JobBackend[SlurmJob]):
             options.append(f"--gres=gpu:{self.gpus_per_trial}")
         return options + self.sbatch_lines
 
-    def _settings(self) -> dict[str, Any]:
+    def _settings_by_name(self) -> dict[str, Any]:
         names = ("partition", "account", "time_limit", "cpus_per_trial", "gpus_per_trial")
         names += ("memory", "sbatch_lines", "setup_lines")
         return {name: getattr(self, name) for name in names}
@@ -195,7 +195,9 @@ class SlurmBackend(JobBackend[SlurmJob]):
         return SlurmJob(files)
 
     def _launch(self, trial_id: int, job: SlurmJob) -> None:
-        job.submitted(_slurm_commands.submit(job.files.script, self._settings()), time.monotonic())
+        job.submitted(
+            _slurm_commands.submit(job.files.script, self._settings_by_name()), time.monotonic()
+        )
         logger.info("Trial %d: submitted SLURM job %s (%s)", trial_id, job.job_id, job.files.script)
 
     def _may_launch(self, previous: SlurmJob) -> bool:
