@@ -84,7 +84,12 @@ def test_slurm_settings_are_refused_by_name_or_run_nothing(
 
 @HOSTILE
 @given(
-    config=st.dictionaries(hostile_text(), hostile_text(), min_size=1, max_size=3),
+    config=st.dictionaries(
+        st.one_of(hostile_text(), st.from_regex(r"[A-Za-z_][A-Za-z0-9_.-]{0,8}", fullmatch=True)),
+        hostile_text(),
+        min_size=1,
+        max_size=3,
+    ),
     tuner_name=hostile_text(),
 )
 def test_slurm_configurations_are_refused_by_key_or_reach_the_script_verbatim(
@@ -103,7 +108,7 @@ def test_slurm_configurations_are_refused_by_key_or_reach_the_script_verbatim(
         assert "configuration key" in str(error) or "NUL character" in str(error)
         return
     assert not (folder / MARKER).exists(), done.stderr
-    argv = json.loads((backend.trial_path(0) / "argv.json").read_text())
+    argv = json.loads((folder / "argv.json").read_text())
     assert argv[: 2 * len(config)] == [w for k, v in config.items() for w in (f"--{k}", v)]
 
 
