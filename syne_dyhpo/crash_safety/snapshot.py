@@ -51,8 +51,8 @@ class CrashSafeTuner(Tuner):
         self.trial_backend.on_tuner_save()
 
 
-def _digest(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+def _digest(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
 
 
 def _write_durably(path: Path, data: bytes) -> None:
@@ -70,14 +70,10 @@ def save_atomically(tuner: Tuner, folder: Path) -> None:
     and agree even if the process dies while writing."""
     path = folder / ST_TUNER_DILL_FILENAME
     checksums = path.with_name(path.name + CHECKSUM_SUFFIX)
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "wb") as f:
-        dill.dump(tuner, f)
-        f.flush()
-        os.fsync(f.fileno())
-    digests = [_digest(tmp)] + ([_digest(path)] if path.is_file() else [])
+    data = dill.dumps(tuner)
+    digests = [_digest(data)] + ([_digest(path.read_bytes())] if path.is_file() else [])
     _write_durably(checksums, "\n".join(digests).encode() + b"\n")
-    os.replace(tmp, path)
+    _write_durably(path, data)
     _write_durably(checksums, digests[0].encode() + b"\n")
 
 
@@ -86,7 +82,7 @@ def _check_digest(path: Path) -> None:
     if not checksums.is_file():
         logger.warning("%s has no checksum (%s): it is loaded unverified", path, checksums.name)
         return
-    if _digest(path) not in checksums.read_text().split():
+    if _digest(path.read_bytes()) not in checksums.read_text().split():
         raise ValueError(
             f"{path} is damaged: its SHA-256 digest is not the one recorded in "
             f"{checksums} when it was saved; it cannot be resumed"
