@@ -56,6 +56,7 @@ from benchmarking.blackbox import (
 )
 from benchmarking.methods import MethodArgs, make_scheduler
 from benchmarking.tables import CurveTable
+from syne_dyhpo._syne_tune_internals import set_time_keeper
 
 logger = logging.getLogger(__name__)
 
@@ -178,7 +179,7 @@ def simulate(
         seed=0,
         tuner_sleep_time=sleep_time,
     )
-    backend._time_keeper = _ChargedTimeKeeper(CLOCKS[clock])  # no public setter in Syne Tune
+    set_time_keeper(backend, _ChargedTimeKeeper(CLOCKS[clock]))  # no public setter in Syne Tune
     recorder = _Recorder(scheduler, backend, table.metric_name)
     start, start_cpu = time.perf_counter(), time.process_time()
     # The tuner's files are not kept, and its closing report is not printed.

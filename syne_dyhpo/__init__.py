@@ -1,7 +1,7 @@
 """syne-dyhpo: DyHPO (Wistuba, Kadra, Grabocka, NeurIPS 2022) for Syne Tune."""
 
-from syne_dyhpo.faults import SafeLocalBackend
-from syne_dyhpo.resume import CrashSafeTuner, resume_tuner
+from syne_dyhpo.backends.local import SafeLocalBackend
+from syne_dyhpo.crash_safety import CrashSafeTuner, resume_tuner
 from syne_dyhpo.scheduler import DyHPO
 from syne_dyhpo.tune import TuneResult, tune
 

@@ -12,7 +12,7 @@ from syne_tune.config_space import uniform
 from syne_tune.results_callback import StoreResultsCallback
 
 from syne_dyhpo import DyHPO
-from syne_dyhpo.faults import SafeLocalBackend
+from syne_dyhpo.backends.local import SafeLocalBackend
 from syne_dyhpo.ledger import FAILED
 
 TIMEOUT_SECONDS = 10.0  # longer than a start of Python on a busy machine
@@ -101,7 +101,7 @@ def run_with_fault(tmp_path: Path, fault: str) -> tuple[DyHPO, Tuner, Resumes]:
 @pytest.mark.parametrize("fault", sorted(FAULTS))
 def test_worker_fault_fails_only_its_trial(tmp_path, monkeypatch, caplog, fault):
     monkeypatch.setenv("SYNETUNE_FOLDER", str(tmp_path))
-    with caplog.at_level(logging.ERROR, logger="syne_dyhpo.faults"):
+    with caplog.at_level(logging.ERROR, logger="syne_dyhpo.backends.local"):
         scheduler, tuner, callback = run_with_fault(tmp_path, fault)
     assert scheduler.trials[0].status == FAILED
     assert tuner.tuning_status.last_trial_status_seen[0] == Status.failed

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from functools import cached_property
 from typing import Any
 
-from syne_dyhpo.backends._sagemaker_settings import check_positive_int
+from syne_dyhpo.backends._job_backend import check_int
 
 logger = logging.getLogger(__name__)
 
@@ -62,7 +62,7 @@ class AwsClients:
         self._boto3 = boto3
         self.profile_name = profile_name
         self.endpoint_urls = dict(endpoint_urls)
-        self.max_attempts = check_positive_int("max_attempts", max_attempts)
+        self.max_attempts = check_int("max_attempts", max_attempts, 1)
         self.region_name = region_name or self._session.region_name
         if self.region_name is None:
             raise ValueError(

@@ -30,6 +30,7 @@ class TrainingJob:
     ended_at: datetime | None = None  # when the launcher first saw the job ended
     log_complete: bool = False  # the log was read after the job ended
     stop_requested: bool = False  # by a pause or stop decision
+    config_uri: str | None = None  # S3 prefix of the configuration's JSON file, if passed so
     log: JobLog = field(init=False, repr=False)
 
     def __post_init__(self):
@@ -40,13 +41,14 @@ class TrainingJob:
         return self.status != PENDING
 
     @property
-    def ended(self) -> bool:
+    def terminal(self) -> bool:
+        """SageMaker reports the job ended."""
         return self.status in TERMINAL
 
     @property
-    def done(self) -> bool:
+    def ended(self) -> bool:
         """Ended, and every line it logged has been read."""
-        return self.ended and self.log_complete
+        return self.terminal and self.log_complete
 
     @property
     def failed(self) -> bool:
@@ -57,7 +59,7 @@ class TrainingJob:
         """Take the status from a ``describe_training_job`` response."""
         self.status = description["TrainingJobStatus"]
         self.failure_reason = description.get("FailureReason")
-        if self.ended and self.ended_at is None:
+        if self.terminal and self.ended_at is None:
             self.ended_at = datetime.now()
             if self.failed:
                 logger.warning(
@@ -71,10 +73,16 @@ class TrainingJob:
 
     def read_log(self, logs: Any) -> None:
         """Read the new log lines; the read after the job ended is its last."""
-        ended = self.ended  # before reading: the log is complete once the job ended
+        terminal = self.terminal  # before reading: the log is complete once the job ended
         self.log.read(logs)
-        self.log_complete = ended
+        self.log_complete = terminal
 
     def results(self) -> list[dict]:
         """Results reported so far (Syne Tune's ``[tune-metric]`` lines)."""
         return retrieve(log_lines=self.log.lines)
+
+    def stdout(self) -> list[str]:
+        return [line + "\n" for line in self.log.lines]
+
+    def stderr(self) -> list[str]:
+        return []  # SageMaker writes stdout and stderr to the same log stream

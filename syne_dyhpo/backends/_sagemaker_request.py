@@ -7,9 +7,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from syne_tune.constants import ST_CHECKPOINT_DIR
+from syne_tune.constants import ST_CHECKPOINT_DIR, ST_CONFIG_JSON_FNAME_ARG
 
 CHECKPOINT_LOCAL_PATH = "/opt/ml/checkpoints"  # synced with the trial's S3 checkpoint URI
+CONFIG_CHANNEL = "st_config"  # input channel of the configuration (pass_args_as_json)
+CONFIG_FILE = "config.json"
+CONFIG_LOCAL_PATH = f"/opt/ml/input/data/{CONFIG_CHANNEL}/{CONFIG_FILE}"
 MAX_HYPERPARAMETERS = 100  # SageMaker's limits on HyperParameters
 MAX_KEY_LENGTH = 256
 MAX_VALUE_LENGTH = 2500
@@ -29,25 +32,42 @@ OWN_FIELDS = frozenset(
 )
 
 
+def _hyperparameter(key: Any, value: Any) -> str:
+    if not isinstance(key, str):
+        raise ValueError(f"config key {key!r}: SageMaker hyperparameter names are strings")
+    if key == ST_CHECKPOINT_DIR or key.startswith("sagemaker_"):
+        raise ValueError(
+            f"config key {key!r} is reserved: the backend sets {ST_CHECKPOINT_DIR!r} and "
+            "the 'sagemaker_' hyperparameters"
+        )
+    if not isinstance(value, str | numbers.Number):
+        raise ValueError(
+            f"config[{key!r}] = {value!r}: SageMaker hyperparameters must be strings or "
+            f"numbers, got {type(value).__name__}; or pass the configuration as a JSON file "
+            "with pass_args_as_json=True"
+        )
+    return str(value)
+
+
 def hyperparameters(
-    config: Mapping[str, Any], *, program: str, submit_directory: str, region_name: str
+    config: Mapping[str, Any],
+    *,
+    program: str,
+    submit_directory: str,
+    region_name: str,
+    as_json: bool = False,
 ) -> dict[str, str]:
     """The trial's configuration as strings, plus what SageMaker's training
     toolkit needs to run ``program`` from the uploaded source (the toolkit
-    passes the others to the script as ``--key value``)."""
-    values = {}
-    for key, value in config.items():
-        if key == ST_CHECKPOINT_DIR or key.startswith("sagemaker_"):
-            raise ValueError(
-                f"config key {key!r} is reserved: the backend sets {ST_CHECKPOINT_DIR!r} and "
-                "the 'sagemaker_' hyperparameters"
-            )
-        if not isinstance(value, str | numbers.Number):
-            raise ValueError(
-                f"config[{key!r}] = {value!r}: SageMaker hyperparameters must be strings or "
-                f"numbers, got {type(value).__name__}"
-            )
-        values[key] = str(value)
+    passes the others to the script as ``--key value``).
+
+    :param as_json: the configuration arrives as a JSON file in the
+        ``st_config`` input channel instead (``--st_config_json_filename``).
+    """
+    if as_json:
+        values = {ST_CONFIG_JSON_FNAME_ARG: CONFIG_LOCAL_PATH}
+    else:
+        values = {key: _hyperparameter(key, value) for key, value in config.items()}
     values[ST_CHECKPOINT_DIR] = CHECKPOINT_LOCAL_PATH
     values["sagemaker_program"] = program
     values["sagemaker_submit_directory"] = submit_directory
@@ -98,10 +118,25 @@ class JobTemplate:
         return resources
 
     def request(
-        self, name: str, hyperparameters: dict[str, str], *, checkpoint_uri: str, output_uri: str
+        self,
+        name: str,
+        hyperparameters: dict[str, str],
+        *,
+        checkpoint_uri: str,
+        output_uri: str,
+        config_uri: str | None = None,
     ) -> dict[str, Any]:
+        """:param config_uri: S3 prefix holding the configuration's JSON file,
+        added as the ``st_config`` input channel."""
+        channels = {}
+        if config_uri is not None:
+            source = {"S3DataType": "S3Prefix", "S3Uri": config_uri}
+            source["S3DataDistributionType"] = "FullyReplicated"
+            own = {"ChannelName": CONFIG_CHANNEL, "DataSource": {"S3DataSource": source}}
+            channels["InputDataConfig"] = [*self.extra_request.get("InputDataConfig", []), own]
         return {
             **self.extra_request,
+            **channels,
             "TrainingJobName": name,
             "AlgorithmSpecification": {
                 "TrainingImage": self.image_uri,

@@ -52,19 +52,6 @@ def check_instance_type(instance_type: str) -> str:
     return instance_type
 
 
-def check_positive_int(name: str, value: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
-    return value
-
-
-def check_keep_alive(seconds: int) -> int:
-    """Warm pool period: SageMaker takes 0 to 3600 seconds."""
-    if isinstance(seconds, bool) or not isinstance(seconds, int) or not 0 <= seconds <= 3600:
-        raise ValueError(f"keep_alive_seconds must be an integer in [0, 3600], got {seconds!r}")
-    return seconds
-
-
 def default_bucket(sts: Any, region_name: str) -> str:
     """SageMaker's default bucket name, ``sagemaker-<region>-<account>``."""
     account = sts.get_caller_identity()["Account"]

@@ -26,22 +26,38 @@ def _read_lines(path: Path) -> list[str]:
 
 @dataclass
 class SlurmJob:
-    """A submitted job. Times are ``time.monotonic()`` seconds of the launcher.
+    """A job of a trial, its script written; ``job_id`` is set once it is
+    submitted. Times are ``time.monotonic()`` seconds of the launcher.
 
     :param last_seen_at: when ``squeue`` last showed the job as not ended (or
         its submission); a job that vanished without an exit record is judged
         from here.
     """
 
-    job_id: str
     files: JobFiles
-    submitted_at: float
-    last_seen_at: float
+    job_id: str | None = None
+    submitted_at: float = 0.0
+    last_seen_at: float = 0.0
     ended_at: datetime | None = None  # when the launcher first saw the job ended
-    cancelled: bool = False  # by the launcher: a pause or stop
+    stop_requested: bool = False  # by the launcher: a pause or stop
     _final_status: str | None = field(default=None, repr=False)
     _final_results: list[dict] | None = field(default=None, repr=False)
-    _delivered: int = field(default=0, repr=False)  # results returned by new_results
+
+    def submitted(self, job_id: str, at: float) -> None:
+        self.job_id, self.submitted_at, self.last_seen_at = job_id, at, at
+
+    @property
+    def launched(self) -> bool:
+        return self.job_id is not None
+
+    @property
+    def ended(self) -> bool:
+        """Seen to have ended (its output is then read in full, once)."""
+        return self._final_status is not None
+
+    @property
+    def failed(self) -> bool:
+        return self._final_status == Status.failed
 
     def exit_code(self) -> int | None:
         """The training command's exit code as the job script recorded it."""
@@ -89,7 +105,7 @@ class SlurmJob:
             how = f"left the queue {now - self.last_seen_at:.0f} s ago"
         else:
             return Status.in_progress
-        log = logger.info if self.cancelled else logger.warning
+        log = logger.info if self.stop_requested else logger.warning
         log("SLURM job %s %s without an exit record: counted as failed", self.job_id, how)
         return Status.failed
 
@@ -103,13 +119,6 @@ class SlurmJob:
         if lines and not lines[-1].endswith("\n"):
             lines = lines[:-1]
         return retrieve(log_lines=lines)
-
-    def new_results(self) -> list[dict]:
-        """Results printed since the previous call: each result is returned once."""
-        results = self.results()
-        new = results[self._delivered :]
-        self._delivered = len(results)
-        return new
 
     def stdout(self) -> list[str]:
         return _read_lines(self.files.stdout)

@@ -2,10 +2,14 @@
 training command, and a record of its exit code.
 
 Without an accounting database a finished job disappears from ``squeue``
-(after ``MinJobAge``, 300 s by default), so the script writes the training
-command's exit code to a file the launcher reads. SIGTERM (time limit,
-preemption, ``scancel``) is trapped with a handler, not ignored, so the
-training process still dies of it while the script survives to record 143.
+(after ``MinJobAge``, 300 s by default), so the script writes the exit code of
+the setup lines and training command, run in a subshell, to a file the
+launcher reads: a setup line that fails under ``set -e``, or ``exit``, ends the
+subshell, not the script. SIGTERM (time limit, preemption, ``scancel``) is
+trapped with a handler, not ignored, so the training process still dies of it
+while the script and the subshell survive to record 143.
+
+The values this module writes are checked by ``_slurm_settings`` or quoted here.
 
 A job that resumes a paused trial first waits until the trial's previous job,
 cancelled by the pause, has ended (its exit record is written, or ``squeue``
@@ -54,13 +58,13 @@ def training_command(binary: str, entry_point: Path, arguments: Mapping[str, Any
     is fine), the entry point and every argument are quoted."""
     words = [binary, shlex.quote(str(entry_point))]
     for key, value in arguments.items():
-        words += [f"--{key}", shlex.quote(str(value))]
+        words += [shlex.quote(f"--{key}"), shlex.quote(str(value))]
     return " ".join(words)
 
 
 def _wait_for(job_id: str, files: JobFiles) -> str:
     record = shlex.quote(str(files.exit_record))
-    in_queue = f'"$(squeue --noheader --jobs={job_id} --format=%i 2>/dev/null)"'
+    in_queue = f'"$(squeue --noheader --jobs={shlex.quote(job_id)} --format=%i 2>/dev/null)"'
     return f"while [[ ! -e {record} && -n {in_queue} ]]; do sleep 1; done"
 
 
@@ -92,8 +96,12 @@ def job_script(
         "",
         *([] if previous is None else [_wait_for(*previous)]),
         "trap 'true' TERM",
+        "(",
+        "trap 'true' TERM",
         *setup_lines,
-        f"if {command}; then code=0; else code=$?; fi",
+        command,
+        ")",
+        "code=$?",
         f'echo "$code" > {exit_file}.tmp && mv {exit_file}.tmp {exit_file}',
         'exit "$code"',
     ]

@@ -10,18 +10,18 @@ trial's S3 checkpoint folder, so a resumed trial continues from its checkpoint.
 
 from __future__ import annotations
 
+import json
 import logging
 import secrets
-import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from syne_tune.backend.trial_backend import TrialBackend
-from syne_tune.backend.trial_status import Status, TrialResult
+import numpy as np
 from syne_tune.util import random_string
 
 from syne_dyhpo.backends import _sagemaker_settings as settings
+from syne_dyhpo.backends._job_backend import JobBackend, check_int
 from syne_dyhpo.backends._sagemaker_clients import AwsClients
 from syne_dyhpo.backends._sagemaker_job import TrainingJob
 from syne_dyhpo.backends._sagemaker_naming import (
@@ -30,7 +30,7 @@ from syne_dyhpo.backends._sagemaker_naming import (
     job_name_prefix,
     s3_uri,
 )
-from syne_dyhpo.backends._sagemaker_request import JobTemplate, hyperparameters
+from syne_dyhpo.backends._sagemaker_request import CONFIG_FILE, JobTemplate, hyperparameters
 from syne_dyhpo.backends._sagemaker_storage import copy_prefix, delete_prefix, upload_source
 
 __all__ = ["SageMakerBackend"]
@@ -40,7 +40,7 @@ logger = logging.getLogger(__name__)
 SOURCE_ARCHIVE = "sourcedir.tar.gz"
 
 
-class SageMakerBackend(TrialBackend):
+class SageMakerBackend(JobBackend[TrainingJob]):
     """Runs each trial, and each resume of a paused trial, as a SageMaker training job.
 
     Status comes from ``describe_training_job`` of the jobs not yet ended, at
@@ -56,7 +56,9 @@ class SageMakerBackend(TrialBackend):
     a poll that still fails keeps the previous status.
 
     Settings are checked when the backend is built, before any job starts:
-    role and image formats, the region, and that the bucket exists.
+    role and image formats, the region, and that the bucket exists; a
+    configuration that cannot be passed as hyperparameters is refused before
+    the source is uploaded.
 
     :param entry_point: training script, a file inside ``source_dir``.
     :param role: ARN of the IAM role the jobs run under.
@@ -85,17 +87,20 @@ class SageMakerBackend(TrialBackend):
     :param poll_interval: least seconds between two status polls.
     :param max_attempts: attempts per AWS API call, retries included.
     :param delete_checkpoints: see Syne Tune's ``TrialBackend``.
+    :param pass_args_as_json: the configuration goes to the script in a JSON
+        file (``--st_config_json_filename``, in the input channel ``st_config``),
+        not as hyperparameters.
     """
 
     def __init__(
         self,
-        entry_point: str,
+        entry_point: str | Path,
         *,
         role: str,
         image_uri: str,
         instance_type: str = "ml.m5.large",
         instance_count: int = 1,
-        source_dir: str | None = None,
+        source_dir: str | Path | None = None,
         bucket: str | None = None,
         s3_prefix: str = "syne-dyhpo",
         region_name: str | None = None,
@@ -109,13 +114,15 @@ class SageMakerBackend(TrialBackend):
         poll_interval: float = 5.0,
         max_attempts: int = 10,
         delete_checkpoints: bool = False,
+        pass_args_as_json: bool = False,
     ):
-        super().__init__(delete_checkpoints=delete_checkpoints, pass_args_as_json=False)
         self.source_dir = Path(source_dir or Path(entry_point).parent).resolve()
-        self.set_entrypoint(entry_point)
-        if not poll_interval >= 0:
-            raise ValueError(f"poll_interval must be >= 0 seconds, got {poll_interval!r}")
-        self.poll_interval = poll_interval
+        super().__init__(
+            entry_point,
+            poll_interval=poll_interval,
+            delete_checkpoints=delete_checkpoints,
+            pass_args_as_json=pass_args_as_json,
+        )
         self.clients = AwsClients(
             region_name=region_name,
             endpoint_urls=endpoint_urls or {},
@@ -126,10 +133,10 @@ class SageMakerBackend(TrialBackend):
             role=settings.check_role(role),
             image_uri=settings.check_image(image_uri, self.clients.region_name),
             instance_type=settings.check_instance_type(instance_type),
-            instance_count=settings.check_positive_int("instance_count", instance_count),
-            volume_size_gb=settings.check_positive_int("volume_size_gb", volume_size_gb),
-            keep_alive_seconds=settings.check_keep_alive(keep_alive_seconds),
-            max_run=settings.check_positive_int("max_run", max_run),
+            instance_count=check_int("instance_count", instance_count, 1),
+            volume_size_gb=check_int("volume_size_gb", volume_size_gb, 1),
+            keep_alive_seconds=check_int("keep_alive_seconds", keep_alive_seconds, 0, 3600),
+            max_run=check_int("max_run", max_run, 1),
             environment=dict(environment or {}),
             extra_request=dict(extra_request or {}),
         )
@@ -139,10 +146,7 @@ class SageMakerBackend(TrialBackend):
         self.s3_prefix = s3_prefix.strip("/")
         self.tuner_name = random_string(length=10)
         self._token = secrets.token_hex(TOKEN_LENGTH // 2)
-        self._source_uri: str | None = None  # uploaded on the first job of the run
-        self._jobs: dict[int, list[TrainingJob]] = {}
-        self._ended_by_scheduler: dict[int, str] = {}  # trial_id -> Status.paused / stopped
-        self._polled_at = -float("inf")  # time.monotonic() of the last poll
+        self._source_uploaded = False  # on the first job of the run
 
     # --- paths and checkpoints ---------------------------------------------------------
 
@@ -167,158 +171,95 @@ class SageMakerBackend(TrialBackend):
             self.clients.client("s3"), self.bucket, self._run_key(str(trial_id), "checkpoints")
         )
 
-    def entrypoint_path(self) -> Path:
-        return self.entry_point
-
-    def set_entrypoint(self, entry_point: str):
+    def set_entrypoint(self, entry_point: str | Path):
         path = Path(entry_point).resolve()
         if not path.is_file() or not path.is_relative_to(self.source_dir):
             raise ValueError(
                 f"entry_point must be an existing file inside source_dir {self.source_dir}, "
-                f"got {entry_point!r}"
+                f"got {str(entry_point)!r}"
             )
         self.entry_point = path
 
     # --- jobs -------------------------------------------------------------------------
 
-    def _ensure_source(self) -> str:
-        if self._source_uri is None:
-            key = self._run_key("source", SOURCE_ARCHIVE)
-            upload_source(self.clients.client("s3"), self.source_dir, self.bucket, key)
-            self._source_uri = s3_uri(self.bucket, key)
-        return self._source_uri
-
-    def _schedule(self, trial_id: int, config: dict[str, Any]):
+    def _new_job(self, trial_id: int, config: dict[str, Any], index: int) -> TrainingJob:
+        """Checks the configuration, then uploads the source (once per run) and,
+        with ``pass_args_as_json``, the configuration's JSON file."""
+        source_key = self._run_key("source", SOURCE_ARCHIVE)
         values = hyperparameters(
             config,
             program=self.entry_point.relative_to(self.source_dir).as_posix(),
-            submit_directory=self._ensure_source(),
+            submit_directory=s3_uri(self.bucket, source_key),
             region_name=self.clients.region_name,
+            as_json=self.pass_args_as_json,
         )
-        jobs = self._jobs.setdefault(trial_id, [])
-        name = job_name(job_name_prefix(self.tuner_name, self._token), trial_id, len(jobs))
-        jobs.append(TrainingJob(name, values))
-        if len(jobs) > 1 and not jobs[-2].done:
-            self._refresh(jobs[-2])
-        if len(jobs) == 1 or jobs[-2].done:
-            self._launch(trial_id, jobs[-1])
-        else:
-            logger.info("Trial %d: job %s waits for %s to end", trial_id, name, jobs[-2].name)
+        config_json = self._config_json(config) if self.pass_args_as_json else None
+        name = job_name(job_name_prefix(self.tuner_name, self._token), trial_id, index)
+        s3 = self.clients.client("s3")
+        if not self._source_uploaded:
+            upload_source(s3, self.source_dir, self.bucket, source_key)
+            self._source_uploaded = True
+        job = TrainingJob(name, values)
+        if config_json is not None:
+            config_key = self._run_key(str(trial_id), "config", str(index))
+            s3.put_object(Bucket=self.bucket, Key=f"{config_key}/{CONFIG_FILE}", Body=config_json)
+            job.config_uri = s3_uri(self.bucket, config_key)
+        return job
 
-    def _launch(self, trial_id: int, job: TrainingJob):
+    @staticmethod
+    def _config_json(config: dict[str, Any]) -> bytes:
+        def numpy_value(value: Any) -> Any:
+            if isinstance(value, np.generic):
+                return value.item()
+            raise TypeError(f"{type(value).__name__} {value!r}")
+
+        try:
+            return json.dumps(config, default=numpy_value).encode()
+        except (TypeError, ValueError) as error:
+            raise ValueError(
+                f"configuration {config!r} cannot be written as JSON: {error}"
+            ) from error
+
+    def _launch(self, trial_id: int, job: TrainingJob) -> None:
         request = self.template.request(
             job.name,
             job.hyperparameters,
             checkpoint_uri=self.checkpoint_uri(trial_id),
             output_uri=s3_uri(self.bucket, self._run_key(str(trial_id), "output")),
+            config_uri=job.config_uri,
         )
-        try:
-            self.clients.client("sagemaker").create_training_job(**request)
-        except Exception:
-            self._jobs[trial_id].remove(job)  # never retried behind the caller's back
-            raise
+        self.clients.client("sagemaker").create_training_job(**request)
         job.status = "InProgress"
         logger.info("Trial %d: created training job %s", trial_id, job.name)
 
-    def _refresh(self, job: TrainingJob):
-        """Status, then the new log lines (so an ended job's log is read in full);
-        a failed call (after retries) keeps the previous state."""
-        from botocore.exceptions import BotoCoreError, ClientError
+    def _may_launch(self, previous: TrainingJob) -> bool:
+        return previous.ended  # its checkpoint is complete in S3, its log read
 
-        try:
-            if not job.ended:
-                job.update(
-                    self.clients.client("sagemaker").describe_training_job(TrainingJobName=job.name)
-                )
-            job.read_log(self.clients.client("logs"))
-        except (BotoCoreError, ClientError) as error:
-            logger.warning("Could not poll training job %s, will retry: %s", job.name, error)
-
-    def _poll(self):
-        """Refresh the jobs not done and create the waiting ones whose predecessor
-        is done; at most once per ``poll_interval``."""
-        now = time.monotonic()
-        if now - self._polled_at < self.poll_interval:
-            return
-        self._polled_at = now
-        for trial_id, jobs in self._jobs.items():
-            for index, job in enumerate(jobs):
-                if not job.launched and (index == 0 or jobs[index - 1].done):
-                    self._launch(trial_id, job)
-                elif job.launched and not job.done:
-                    self._refresh(job)
-
-    # --- pause, resume, stop ------------------------------------------------------------
-
-    def _end_job(self, trial_id: int, status: str):
+    def _cancel(self, trial_id: int, job: TrainingJob) -> None:
         from botocore.exceptions import ClientError
 
-        self._ended_by_scheduler[trial_id] = status
-        jobs = self._jobs[trial_id]
-        if not jobs[-1].launched:
-            jobs.pop()  # a resume that never started
-            return
-        if jobs[-1].ended:
-            return
-        jobs[-1].stop_requested = True
         try:
-            self.clients.client("sagemaker").stop_training_job(TrainingJobName=jobs[-1].name)
-            logger.info("Trial %d: stopping training job %s", trial_id, jobs[-1].name)
+            self.clients.client("sagemaker").stop_training_job(TrainingJobName=job.name)
+            logger.info("Trial %d: stopping training job %s", trial_id, job.name)
         except ClientError as error:  # e.g. it ended meanwhile: the next poll tells
-            logger.info("Could not stop training job %s: %s", jobs[-1].name, error)
+            logger.info("Could not stop training job %s: %s", job.name, error)
 
-    def _pause_trial(self, trial_id: int, result: dict | None):
-        self._end_job(trial_id, Status.paused)
+    def _refresh(self, jobs: list[TrainingJob]) -> None:
+        """Per job: status, then the new log lines (so an ended job's log is
+        read in full); a failed call (after retries) keeps the previous state."""
+        from botocore.exceptions import BotoCoreError, ClientError
 
-    def _stop_trial(self, trial_id: int, result: dict | None):
-        self._end_job(trial_id, Status.stopped)
-
-    def _resume_trial(self, trial_id: int):
-        self._ended_by_scheduler.pop(trial_id, None)
-
-    # --- status and results ---------------------------------------------------------------
-
-    def _trial_status(self, trial_id: int) -> str:
-        if trial_id in self._ended_by_scheduler:
-            return self._ended_by_scheduler[trial_id]
-        job = self._jobs[trial_id][-1]
-        if not job.done:
-            return Status.in_progress
-        return Status.failed if job.failed else Status.completed
-
-    def _all_trial_results(self, trial_ids: list[int]) -> list[TrialResult]:
-        self._poll()
-        trial_results = []
-        for trial_id in trial_ids:
-            if not self._jobs.get(trial_id):  # its job was never created
-                continue
-            status = self._trial_status(trial_id)
-            jobs = self._jobs[trial_id]
-            results = [result for job in jobs for result in job.results()]
-            end_time = None if status == Status.in_progress else jobs[-1].ended_at
-            trial_results.append(
-                self._trial_dict[trial_id].add_results(
-                    metrics=results, status=status, training_end_time=end_time
-                )
-            )
-        return trial_results
-
-    def busy_trial_ids(self) -> list[tuple[int, str]]:
-        self._poll()
-        busy = []
-        for trial_id, jobs in self._jobs.items():
-            if jobs and not jobs[-1].ended:
-                ended_by_scheduler = trial_id in self._ended_by_scheduler
-                busy.append(
-                    (trial_id, Status.stopping if ended_by_scheduler else Status.in_progress)
-                )
-        return busy
-
-    def stdout(self, trial_id: int) -> list[str]:
-        return [line + "\n" for job in self._jobs.get(trial_id, []) for line in job.log.lines]
-
-    def stderr(self, trial_id: int) -> list[str]:
-        return []  # SageMaker writes stdout and stderr to the same log stream
+        for job in jobs:
+            try:
+                if not job.terminal:
+                    job.update(
+                        self.clients.client("sagemaker").describe_training_job(
+                            TrainingJobName=job.name
+                        )
+                    )
+                job.read_log(self.clients.client("logs"))
+            except (BotoCoreError, ClientError) as error:
+                logger.warning("Could not poll training job %s, will retry: %s", job.name, error)
 
     def __str__(self):
         return f"SageMaker entry_point {self.entry_point.name} on {self.template.instance_type}"

@@ -11,7 +11,8 @@ created job, as SageMaker's training toolkit would:
   hyperparameters as ``--key value`` and SageMaker's ``SM_*`` environment;
   container paths under ``/opt/ml`` are mapped to a folder of the job;
 - the checkpoint folder (``CheckpointConfig.LocalPath``) is filled from its S3
-  URI first and synced back while the script runs and after it ends;
+  URI first and synced back while the script runs and after it ends; input
+  channels (``S3Prefix``) are downloaded to ``/opt/ml/input/data/<channel>``;
 - stdout and stderr go line by line to CloudWatch Logs, stream
   ``<job>/algo-1-<start time>`` of ``/aws/sagemaker/TrainingJobs``;
 - ``StopTrainingJob`` moves the job to ``Stopping``, sends SIGTERM, and
@@ -194,7 +195,11 @@ class SageMakerRuntime:
                 self._local(job, checkpoint.get("LocalPath", CONTAINER_ROOT + "/checkpoints"))
             )
             checkpoints = (local, *_split_s3_uri(checkpoint["S3Uri"]))
-            self._download_checkpoints(*checkpoints)
+            self._download_prefix(*checkpoints)
+        for channel in description.get("InputDataConfig", []):
+            source = channel["DataSource"]["S3DataSource"]
+            local = Path(self._local(job, f"{CONTAINER_ROOT}/input/data/{channel['ChannelName']}"))
+            self._download_prefix(local, *_split_s3_uri(source["S3Uri"]))
         arguments = []
         for name, value in values.items():
             if not name.startswith("sagemaker_"):
@@ -252,7 +257,7 @@ class SageMakerRuntime:
                 logEvents=[{"timestamp": int(time.time() * 1000), "message": line.rstrip("\n")}],
             )
 
-    def _download_checkpoints(self, local: Path, bucket: str, prefix: str) -> None:
+    def _download_prefix(self, local: Path, bucket: str, prefix: str) -> None:
         local.mkdir(parents=True, exist_ok=True)
         prefix = prefix.rstrip("/") + "/"
         listing = self._s3.list_objects_v2(Bucket=bucket, Prefix=prefix)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -147,3 +148,24 @@ def test_default_bucket_is_sagemakers_and_config_values_must_be_elementary(aws):
         backend.start_trial({"layers": [1, 2]})
     with pytest.raises(ValueError, match="config key 'sagemaker_program' is reserved"):
         backend.start_trial({"sagemaker_program": "other.py"})
+    with pytest.raises(ValueError, match="hyperparameter 'text': SageMaker takes .* at most 2500"):
+        backend.start_trial({"text": "x" * 2501})
+    assert s3_keys(aws, "syne-dyhpo/") == [], "refused before the source upload"
+    assert aws.client("sagemaker").list_training_jobs()["TrainingJobSummaries"] == []
+
+
+def test_pass_args_as_json_sends_the_configuration_as_a_file(aws):  # noqa: F811
+    backend = aws.backend(TRAINER, pass_args_as_json=True)
+    backend.set_path(tuner_name="sagemaker-json")
+    config = {"epochs": 2, "layers": [1, 2], "sleep": 0.0}
+    backend.start_trial(config)
+    driver = Driver(backend, timeout=POLL_TIMEOUT, poll_seconds=0.1)
+    driver.wait(lambda s: s[0] == Status.completed, "trial 0 completes")
+    assert driver.epochs == {0: [1, 2]}  # the script read --epochs from the JSON file
+    (name,) = job_names(backend, 0)
+    values = aws.client("sagemaker").describe_training_job(TrainingJobName=name)["HyperParameters"]
+    assert "epochs" not in values
+    path = aws.runtime.jobs[name].root / values["st_config_json_filename"].lstrip("/")
+    assert json.loads(path.read_text()) == config
+    with pytest.raises(ValueError, match="cannot be written as JSON"):
+        backend.start_trial({"epochs": object()})

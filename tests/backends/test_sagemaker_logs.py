@@ -52,13 +52,13 @@ def test_a_trials_results_join_its_jobs_in_order(aws):  # noqa: F811
     jobs[0].stop_requested = True
     for job in jobs:
         job.read_log(logs)
-    assert jobs[0].done and not jobs[0].failed and not jobs[1].done
+    assert jobs[0].ended and not jobs[0].failed and not jobs[1].ended
     results = [result["epoch"] for job in jobs for result in job.results()]
     assert results == [1, 2, 3]
     write(logs, "run-3-1/algo-1-1700", [metric_line(4)], 200)
     jobs[1].update({"TrainingJobStatus": "Completed"})
     jobs[1].read_log(logs)
-    assert jobs[1].done
+    assert jobs[1].ended
     assert [result["epoch"] for job in jobs for result in job.results()] == [1, 2, 3, 4]
 
 

@@ -127,7 +127,7 @@ def test_one_squeue_call_per_poll_for_all_jobs(tmp_path, monkeypatch):
             backend.fetch_status_results([0, 1, 2])
             backend.busy_trial_ids()
         assert len(calls) == 1
-        backend._queue_at -= 3600.0  # the next poll is due
+        backend._polled_at -= 3600.0  # the next poll is due
         backend.fetch_status_results([0, 1, 2])
         assert len(calls) == 2
     finally:
@@ -182,7 +182,7 @@ def test_job_killed_by_the_cluster_fails_its_trial_and_the_run_goes_on(backend):
 
 @pytest.mark.parametrize(
     ("setting", "value"),
-    [("partition", "no-such-partition"), ("time_limit", "ten minutes"), ("gpus_per_trial", 1)],
+    [("partition", "no-such-partition"), ("memory", "999999G"), ("gpus_per_trial", 1)],
 )
 def test_sbatch_rejection_names_the_setting_before_the_loop_spins(tmp_path, setting, value):
     backend = SlurmBackend(str(TRAINER), **{setting: value})
@@ -207,6 +207,7 @@ def test_sbatch_rejection_names_the_setting_before_the_loop_spins(tmp_path, sett
     "kwargs",
     [
         {"cpus_per_trial": 0},
+        {"time_limit": "ten minutes"},
         {"gpus_per_trial": -1},
         {"sbatch_lines": ["qos=short"]},
         {"setup_lines": "module load cuda"},

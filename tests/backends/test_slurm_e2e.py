@@ -118,7 +118,7 @@ def test_dyhpo_tunes_the_digits_mlp_through_slurm_jobs(tmp_path):
         assert printed == list(range(1, len(printed) + 1)), (trial_id, printed)
         # one job per start or resume; the last may have been stopped before it reported
         assert len(backend._jobs[trial_id]) == 1 + collector.resumed.count(trial_id)
-        assert all(job.cancelled for job in backend._jobs[trial_id][:-1])  # paused by scancel
+        assert all(job.stop_requested for job in backend._jobs[trial_id][:-1])  # paused by scancel
         assert len(backend._jobs[trial_id]) in (len(epochs), len(epochs) + 1), trial_id
         assert (trial_dir / "checkpoints" / "checkpoint.pt").exists()
     assert all(scheduler.trials[t].last_level == len(e) for t, e in by_trial.items())

@@ -68,7 +68,9 @@ def test_resume_script_waits_until_the_previous_job_has_ended(
 
 @pytest.fixture
 def job(tmp_path) -> SlurmJob:
-    return SlurmJob("7", JobFiles(tmp_path, index=0), submitted_at=100.0, last_seen_at=100.0)
+    job = SlurmJob(JobFiles(tmp_path, index=0))
+    job.submitted("7", at=100.0)
+    return job
 
 
 def status(job: SlurmJob, entry: QueueEntry | None, at: float = 110.0) -> str:
@@ -112,17 +114,16 @@ def epochs(results: list[dict]) -> list[int]:
     return [result["epoch"] for result in results]
 
 
-def test_new_results_come_once_without_a_line_being_written_and_freeze_once_ended(job):
+def test_results_skip_a_line_being_written_and_freeze_once_ended(job):
     job.files.stdout.write_text(metric_line(1) + '[tune-metric]: {"epoch": 2}')
-    assert epochs(job.new_results()) == [1]
-    assert job.new_results() == []
+    assert epochs(job.results()) == [1]
+    assert not job.ended
     job.files.stdout.write_text(metric_line(1) + metric_line(2))
     job.files.exit_record.write_text("0")
     assert status(job, None) == Status.completed
+    assert job.ended and not job.failed
     with open(job.files.stdout, "a") as out:
         out.write(metric_line(3))
     job.files.exit_record.write_text("1")
     assert status(job, None) == Status.completed
-    assert epochs(job.new_results()) == [2]
-    assert job.new_results() == []
     assert epochs(job.results()) == [1, 2]

@@ -15,8 +15,8 @@ import pandas as pd
 import psutil
 import pytest
 
-from syne_dyhpo._snapshot import load_snapshot
-from syne_dyhpo._trial_outputs import reported_results
+from syne_dyhpo.crash_safety.snapshot import load_snapshot
+from syne_dyhpo.crash_safety.trial_outputs import reported_results
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLES = REPO / "examples"
@@ -58,8 +58,8 @@ from syne_tune.config_space import loguniform
 sys.path.insert(0, {examples!r})
 from train_mlp_digits import config_space
 from syne_dyhpo import DyHPO
-from syne_dyhpo.faults import SafeLocalBackend
-from syne_dyhpo.resume import CrashSafeTuner, resume_tuner
+from syne_dyhpo.backends.local import SafeLocalBackend
+from syne_dyhpo.crash_safety import CrashSafeTuner, resume_tuner
 
 logging.basicConfig(level=logging.INFO)
 folder = Path({folder!r})

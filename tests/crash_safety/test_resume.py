@@ -21,9 +21,9 @@ from syne_tune.config_space import uniform
 from syne_tune.optimizer.baselines import RandomSearch
 
 from syne_dyhpo import DyHPO
-from syne_dyhpo._snapshot import ELAPSED_BEFORE_START, elapsed_at_save, save_atomically
+from syne_dyhpo.crash_safety import CrashSafeTuner, resume_tuner
+from syne_dyhpo.crash_safety.snapshot import ELAPSED_BEFORE_START, elapsed_at_save, save_atomically
 from syne_dyhpo.ledger import PAUSED, RUNNING
-from syne_dyhpo.resume import CrashSafeTuner, resume_tuner
 
 MAX_T = 4
 EPOCH_SECONDS = 0.3
@@ -51,7 +51,7 @@ from syne_tune import StoppingCriterion
 from syne_tune.backend import LocalBackend
 from syne_tune.config_space import uniform
 from syne_dyhpo import DyHPO
-from syne_dyhpo.resume import CrashSafeTuner
+from syne_dyhpo.crash_safety import CrashSafeTuner
 
 scheduler = DyHPO({{"x": uniform(0.0, 1.0), "epochs": {max_t}}}, metric="loss",
                   max_resource_attr="epochs", random_seed=0,

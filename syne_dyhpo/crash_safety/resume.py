@@ -31,26 +31,26 @@ from syne_tune.backend import LocalBackend
 from syne_tune.backend.trial_status import Status, Trial, TrialResult
 from syne_tune.constants import ST_TUNER_START_TIMESTAMP, ST_TUNER_TIME, ST_WORKER_TIMESTAMP
 from syne_tune.optimizer.scheduler import SchedulerDecision
-from syne_tune.results_callback import StoreResultsCallback
 from syne_tune.tuner_callback import TunerCallback
 from syne_tune.tuning_status import TuningStatus
 
-from syne_dyhpo._snapshot import (
+from syne_dyhpo import _syne_tune_internals as internals
+from syne_dyhpo.crash_safety.snapshot import (
     ELAPSED_BEFORE_START,
-    CrashSafeTuner,
+    check_same_run,
     elapsed_at_save,
     load_snapshot,
     save_atomically,
     snapshot_time,
 )
-from syne_dyhpo._trial_outputs import (
+from syne_dyhpo.crash_safety.trial_outputs import (
     kill_leftover_runs,
     last_config,
     reported_results,
     trial_ids_on_disk,
 )
 
-__all__ = ["CrashSafeTuner", "resume_tuner"]
+__all__ = ["resume_tuner"]
 
 logger = logging.getLogger(__name__)
 
@@ -81,14 +81,11 @@ class _ResumedRun(TunerCallback):
     def on_tuning_start(self, tuner: Tuner):
         if self.elapsed is None:
             return
-        start = time.perf_counter() - self.elapsed
-        tuner.tuning_status.start_time = start
+        internals.start_clock_at(tuner, time.perf_counter() - self.elapsed)
         tuner.metadata[ELAPSED_BEFORE_START] = self.elapsed
         for callback in tuner.callbacks:
             if callback is self:
                 continue
-            if isinstance(callback, StoreResultsCallback) and callback.add_wallclock_time:
-                callback._start_time_stamp = start
             for event in self.events:
                 callback.on_trial_result(*event)
         self.elapsed, self.events = None, []
@@ -126,6 +123,7 @@ def resume_tuner(
     elapsed = elapsed_at_save(tuner, saved_at)
     _relocate(tuner, folder)
     on_disk = trial_ids_on_disk(backend.local_path)
+    check_same_run(tuner, folder, {t: last_config(backend.trial_path(t)) for t in on_disk})
     for trial_id in on_disk:
         kill_leftover_runs(backend.checkpoint_trial_path(trial_id))
     statuses = _trial_statuses(tuner, on_disk)
@@ -167,7 +165,7 @@ def _relocate(tuner: Tuner, folder: Path) -> None:
 
 
 def _trial(backend: LocalBackend, trial_id: int) -> Trial:
-    record = backend._trial_dict[trial_id]
+    record = internals.trial_records(backend)[trial_id]
     return Trial(trial_id=trial_id, config=record.config, creation_time=record.creation_time)
 
 
@@ -176,7 +174,7 @@ def _trial_statuses(tuner: Tuner, on_disk: list[int]) -> dict[int, str]:
     snapshot, and processes of earlier tuner runs replaced by their outcome."""
     backend = tuner.trial_backend
     statuses = {
-        trial_id: tuner.tuning_status.last_trial_status_seen.get(trial_id, Status.in_progress)
+        trial_id: internals.last_status_seen(tuner).get(trial_id, Status.in_progress)
         for trial_id in backend.trial_ids
     }
     for trial_id in on_disk:
@@ -198,9 +196,10 @@ def _trial_statuses(tuner: Tuner, on_disk: list[int]) -> dict[int, str]:
             )
         _register(tuner, trial_id, config)
         statuses[trial_id] = Status.in_progress
+    processes = internals.run_processes(backend)
     for trial_id, status in statuses.items():
-        backend.trial_subprocess[trial_id] = _EndedRun(1 if status == Status.failed else 0)
-    backend._busy_trial_id_candidates = set()
+        processes[trial_id] = _EndedRun(1 if status == Status.failed else 0)
+    internals.forget_busy_candidates(backend)
     return statuses
 
 
@@ -209,7 +208,7 @@ def _register(tuner: Tuner, trial_id: int, config: dict) -> None:
     tuning status."""
     backend = tuner.trial_backend
     backend.trial_ids.append(trial_id)
-    backend._trial_dict[trial_id] = TrialResult(
+    internals.trial_records(backend)[trial_id] = TrialResult(
         trial_id=trial_id,
         config=config,
         creation_time=datetime.fromtimestamp(backend.trial_path(trial_id).stat().st_mtime),
@@ -217,7 +216,14 @@ def _register(tuner: Tuner, trial_id: int, config: dict) -> None:
         metrics=[],
     )
     trial = _trial(backend, trial_id)
-    tuner.scheduler.on_trial_add(trial=trial)
+    try:
+        tuner.scheduler.on_trial_add(trial=trial)
+    except (KeyError, ValueError, TypeError) as err:
+        raise ValueError(
+            f"trial {trial_id}'s config.json in {backend.local_path} does not fit the run's "
+            f"scheduler ({type(err).__name__}: {err}): the trial folders and tuner.dill belong "
+            "to different runs"
+        ) from err
     tuner.tuning_status.update({trial_id: (trial, Status.in_progress)}, [])
 
 
@@ -225,14 +231,15 @@ def _unseen_results(backend: LocalBackend, statuses: dict[int, str]) -> list[tup
     """Results reported by open trials and not yet passed on, in the order
     they were reported; marks them as passed on."""
     unseen = []
+    passed_on, records = internals.results_passed_on(backend), internals.trial_records(backend)
     for trial_id, status in statuses.items():
         if status not in _OPEN_STATUSES:
             continue
         results = reported_results(backend.trial_path(trial_id))
-        seen = backend._last_metric_seen_index[trial_id]
+        seen = passed_on[trial_id]
         unseen += [(trial_id, result) for result in results[seen:]]
-        backend._last_metric_seen_index[trial_id] = max(seen, len(results))
-        backend._trial_dict[trial_id].metrics = results
+        passed_on[trial_id] = max(seen, len(results))
+        records[trial_id].metrics = results
     return sorted(unseen, key=lambda item: item[1].get(ST_WORKER_TIMESTAMP, 0.0))
 
 
@@ -247,13 +254,13 @@ def _replay(
         if statuses[trial_id] == Status.stopped:
             continue
         trial = _trial(backend, trial_id)
-        tuner.last_seen_result_per_trial[trial_id] = result
+        internals.record_result(tuner, trial_id, result)
         decision = scheduler.on_trial_result(trial=trial, result=result)
         status = Status.in_progress
         if decision == SchedulerDecision.STOP:
             status = Status.stopped
-            tuner.trials_scheduler_stopped.add(trial_id)
-            backend._file_path(trial_id, "stop").touch()
+            internals.record_stopped_by_scheduler(tuner, trial_id)
+            internals.marker_file(backend, trial_id, "stop").touch()
         elif decision == SchedulerDecision.PAUSE:
             status = Status.paused
         if decision != SchedulerDecision.CONTINUE:
@@ -273,9 +280,10 @@ def _pause_interrupted(tuner: Tuner, statuses: dict[int, str]) -> int:
         scheduler.on_trial_interrupted(trial)
         statuses[trial_id] = Status.paused
         tuner.tuning_status.update({trial_id: (trial, Status.paused)}, [])
+    records = internals.trial_records(backend)
     for trial_id, status in statuses.items():
         if status == Status.paused:
-            backend._trial_dict[trial_id].status = Status.paused
-            backend._file_path(trial_id, "stop").unlink(missing_ok=True)
-            backend._file_path(trial_id, "pause").touch()
+            records[trial_id].status = Status.paused
+            internals.marker_file(backend, trial_id, "stop").unlink(missing_ok=True)
+            internals.marker_file(backend, trial_id, "pause").touch()
     return len(interrupted)

@@ -2,7 +2,7 @@ import json
 
 from syne_tune.report import retrieve
 
-from syne_dyhpo._trial_outputs import complete_report_lines, reported_results
+from syne_dyhpo.crash_safety.trial_outputs import complete_report_lines, reported_results
 
 
 def _report(**values) -> str:

@@ -20,7 +20,8 @@ from typing import Any
 from syne_tune.backend import LocalBackend
 from syne_tune.backend.trial_status import Status, TrialResult
 
-from syne_dyhpo._trial_outputs import complete_report_lines
+from syne_dyhpo import _syne_tune_internals as internals
+from syne_dyhpo.crash_safety.trial_outputs import complete_report_lines
 
 logger = logging.getLogger(__name__)
 
@@ -49,7 +50,7 @@ class SafeLocalBackend(LocalBackend):
 
     def stdout(self, trial_id: int) -> list[str]:
         """The script's output, with reports glued together by a killed run
-        split apart (see :func:`~syne_dyhpo._trial_outputs.complete_report_lines`)."""
+        split apart (see :func:`~syne_dyhpo.crash_safety.trial_outputs.complete_report_lines`)."""
         return complete_report_lines(super().stdout(trial_id))
 
     def _schedule(self, trial_id: int, config: dict[str, Any]):
@@ -66,12 +67,12 @@ class SafeLocalBackend(LocalBackend):
                 continue
             if now - started > self.trial_timeout and self._is_running(trial_id):
                 self._timed_out.add(trial_id)
-                self._kill_process(trial_id)
-                self.trial_subprocess[trial_id].wait()
+                internals.kill_run(self, trial_id)
+                internals.run_processes(self)[trial_id].wait()
 
     def _is_running(self, trial_id: int) -> bool:
-        process = self.trial_subprocess.get(trial_id)
-        return process is not None and self._read_status(trial_id) == Status.in_progress
+        process = internals.run_processes(self).get(trial_id)
+        return process is not None and internals.run_status(self, trial_id) == Status.in_progress
 
     def _failure_reason(self, trial_id: int, result: TrialResult) -> str | None:
         """Why the last run of ``trial_id`` failed, or ``None`` if it did not."""
@@ -81,7 +82,7 @@ class SafeLocalBackend(LocalBackend):
             return "its script exited with code 0 without reporting any result"
         if result.status != Status.failed:
             return None
-        code = self.trial_subprocess[trial_id].poll()
+        code = internals.run_processes(self)[trial_id].poll()
         if code is not None and code < 0:
             return f"its script was killed by signal {signal.Signals(-code).name}"
         return f"its script exited with code {code}"
