@@ -21,8 +21,9 @@ import sys
 from pathlib import Path
 
 from syne_tune import StoppingCriterion
+from syne_tune.results_callback import StoreResultsCallback
 
-from syne_dyhpo import CrashSafeTuner, DyHPO, SafeLocalBackend, resume_tuner
+from syne_dyhpo import CrashSafeTuner, DecisionLog, DyHPO, SafeLocalBackend, resume_tuner
 
 HERE = Path(__file__).resolve().parent
 
@@ -68,6 +69,7 @@ def new_tuner(args: argparse.Namespace) -> CrashSafeTuner:
         max_failures=100,  # a crashed trial costs only itself
         wait_trial_completion_when_stopping=True,  # keep the results of the last runs
         tuner_name="dyhpo-digits",
+        callbacks=[StoreResultsCallback(), DecisionLog()],  # decisions.jsonl: for the race plot
     )
 
 
@@ -85,6 +87,8 @@ def main(argv: list[str] | None = None) -> dict:
     for key, value in best_config.items():
         print(f"  {key}: {value}")
     print(f"Trials started: {len(tuner.scheduler.history.trials)}, results in {tuner.tuner_path}")
+    print(f"Run folder: {tuner.tuner_path}")
+    print(f"Plot its race of learning curves: python -m syne_dyhpo.plot {tuner.tuner_path}")
     return best_config
 
 

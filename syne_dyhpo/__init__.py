@@ -1,5 +1,6 @@
 """syne-dyhpo: DyHPO (Wistuba, Kadra, Grabocka, NeurIPS 2022) for Syne Tune."""
 
+from syne_dyhpo.decision_log import DecisionLog
 from syne_dyhpo.faults import SafeLocalBackend
 from syne_dyhpo.function_api import TuneResult, tune
 from syne_dyhpo.resume import CrashSafeTuner, resume_tuner
@@ -9,6 +10,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "CrashSafeTuner",
+    "DecisionLog",
     "DyHPO",
     "SafeLocalBackend",
     "TuneResult",

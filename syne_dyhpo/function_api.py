@@ -37,6 +37,7 @@ from syne_dyhpo._tune_recorder import RunRecorder
 from syne_dyhpo._tune_scheduler import ObjectiveDyHPO
 from syne_dyhpo._tune_space import to_syne_tune_space
 from syne_dyhpo._tune_worker import EPOCH, EPOCH_KEY, METRIC, OBJECTIVE_KEY, save_objective
+from syne_dyhpo.decision_log import DecisionLog
 
 __all__ = ["TuneResult", "tune"]
 
@@ -124,7 +125,7 @@ def _tuner(
         max_failures=sys.maxsize,  # the recorder gives up on a broken objective instead
         tuner_name="dyhpo-tune",
         wait_trial_completion_when_stopping=True,
-        callbacks=[StoreResultsCallback(), recorder],
+        callbacks=[StoreResultsCallback(), recorder, DecisionLog()],
         save_tuner=False,
         trial_backend_path=str(trials),
         output_logger=TunerLogger(use_colors=False, use_emojis=False),
