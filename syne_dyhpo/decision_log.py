@@ -52,6 +52,7 @@ class DecisionLog(TunerCallback):
     def __init__(self):
         self._tuner = None
         self._failed: set[int] = set()
+        self._starting = False
 
     @property
     def path(self) -> Path:
@@ -79,7 +80,13 @@ class DecisionLog(TunerCallback):
 
     def on_tuning_start(self, tuner) -> None:
         self._tuner = tuner
-        self._write("tuning_start")
+        self._starting = True
+
+    def on_loop_start(self) -> None:
+        # written here, once every callback has started: resume_tuner sets the clock then
+        if self._starting:
+            self._starting = False
+            self._write("tuning_start")
 
     def on_tuning_end(self) -> None:
         self._write("tuning_end")

@@ -44,7 +44,7 @@ def segments_of(raw: RawRun) -> tuple[pd.Series, pd.DataFrame]:
     if raw.suggestions is not None:
         return _replayed_segments(raw.results, raw.suggestions, raw.n_workers or 1)
     if raw.log is not None:
-        return _logged_segments(raw.results, pd.DataFrame(raw.log))
+        return _logged_segments(raw.results, closed_log(raw.log))
     results = raw.results
     by_trial = results.groupby(TRIAL, sort=False)
     if PROCESS_REPORT in results.columns:
@@ -94,43 +94,64 @@ def _assign_workers(segments: pd.DataFrame) -> pd.DataFrame:
         free[worker] = max(row.end, starts[row.Index])
     segments = segments.assign(start=pd.Series(starts), worker=pd.Series(workers))
     segments["end"] = segments[["end", "start"]].max(axis=1)
-    return segments[SEGMENT_COLUMNS]
+    return segments[SEGMENT_COLUMNS].astype({TRIAL: int, SEGMENT: int, WORKER: int})
+
+
+def closed_log(log: list[dict]) -> pd.DataFrame:
+    """The log's events in the order written, each segment ending once: an
+    ending of a trial with no launch since its last ending is dropped (a
+    resumed tuner replays the reports it had not saved, and with them their
+    pauses, before its ``tuning_start``), and a ``tuning_start`` of a resumed
+    run ends every segment still open with an ``interrupt`` (the tuner was
+    killed; the trial was paused on resuming).
+
+    The clock of a resumed run goes on from the time its snapshot and the
+    replayed reports account for, so events written between those and the
+    kill may carry later times than the ``tuning_start`` after them."""
+    kept, open_trials = [], set()
+    for event in log:
+        kind, trial_id = event["event"], event.get(TRIAL)
+        if kind in LAUNCHES:
+            open_trials.add(trial_id)
+        elif kind in ENDINGS:
+            if trial_id not in open_trials:
+                continue
+            open_trials.discard(trial_id)
+        elif kind == "tuning_start":
+            kept += [{**event, "event": "interrupt", TRIAL: t} for t in sorted(open_trials)]
+            open_trials.clear()
+        kept.append(event)
+    frame = pd.DataFrame(kept, columns=["event", SECONDS, TRIAL, LEVEL])
+    return frame.astype({TRIAL: "Int64"})
 
 
 def _logged_segments(results: pd.DataFrame, log: pd.DataFrame) -> tuple[pd.Series, pd.DataFrame]:
-    """Segments from the launches in a decision log: each report belongs to the
-    last launch of its trial before it."""
+    """Segments from the launches in a decision log (:func:`closed_log`): each
+    report belongs to the last launch of its trial before it."""
     launches = log[log["event"].isin(LAUNCHES)].reset_index(drop=True)
     launches = launches.assign(segment=launches.groupby(TRIAL).cumcount())
     index = pd.Series(0, index=results.index)
     for trial_id, rows in results.groupby(TRIAL):
-        times = launches.loc[launches[TRIAL] == trial_id, SECONDS].to_numpy()
+        times = np.maximum.accumulate(launches.loc[launches[TRIAL] == trial_id, SECONDS])
         found = np.searchsorted(times, rows[SECONDS].to_numpy() + CLOCK_TOLERANCE, side="right")
         index[rows.index] = np.maximum(found - 1, 0)
     reported = _table(results, index).set_index([TRIAL, SEGMENT])
-    endings = log[log["event"].isin(ENDINGS)]
+    endings = log[log["event"].isin([*ENDINGS, "interrupt"])]
     rows = []
-    for launch in launches.itertuples():
-        ends = endings.loc[
-            (endings[TRIAL] == launch.trial_id) & (endings[SECONDS] >= launch.seconds), SECONDS
-        ]
-        key = (launch.trial_id, launch.segment)
-        first_level = last_level = np.nan
-        end = ends.min() if len(ends) else launch.seconds
-        if key in reported.index:
-            first_level, last_level = reported.loc[key, ["first_level", "last_level"]]
-            end = max(end, reported.loc[key, "end"]) if len(ends) else reported.loc[key, "end"]
-        rows.append(
-            {
-                TRIAL: launch.trial_id,
-                SEGMENT: launch.segment,
-                "start": launch.seconds,
-                "end": end,
-                "first_level": first_level,
-                "last_level": last_level,
-                "first_seconds": launch.seconds,
-            }
-        )
+    for position, launch in enumerate(launches.itertuples()):
+        trial_id = launch.trial_id
+        later = launches.iloc[position + 1 :]
+        next_launch = later.loc[later[TRIAL] == trial_id, SECONDS].min()
+        ends = endings.loc[(endings[TRIAL] == trial_id) & (endings[SECONDS] >= launch.seconds)]
+        ends = ends.loc[~(ends[SECONDS] >= next_launch), SECONDS]  # NaN: no next launch
+        row = {TRIAL: trial_id, SEGMENT: launch.segment, "start": launch.seconds}
+        row.update(first_level=np.nan, last_level=np.nan, first_seconds=launch.seconds)
+        row["end"] = ends.min() if len(ends) else launch.seconds
+        if (trial_id, launch.segment) in reported.index:
+            report = reported.loc[(trial_id, launch.segment)]
+            row.update(first_level=report["first_level"], last_level=report["last_level"])
+            row["end"] = max(row["end"], report["end"])
+        rows.append(row)
     return index.rename(SEGMENT), _assign_workers(pd.DataFrame(rows))
 
 
@@ -143,7 +164,10 @@ def _replayed_segments(
     A suggestion that starts a configuration starts the next trial id. One that
     does not resumes a trial; the record does not say which, so it is taken to
     be the paused trial that reports next. Each suggestion after the first
-    ``n_workers`` is made for the worker freed by the latest report before it.
+    ``n_workers`` is made for the worker freed by a running trial's latest
+    report before it (see :func:`_freed`). With one worker this is exact;
+    with several, two workers freed between two suggestions leave it open
+    which trial took which, and the inferred segments can overlap.
     """
     times = {t: rows[SECONDS].tolist() for t, rows in results.groupby(TRIAL)}
     seen = defaultdict(int)  # reports of each trial replayed so far
@@ -176,10 +200,9 @@ def _replayed_segments(
             seen[trial_id] += 1
             continue
         if not free:
-            reported = [t for t in running if seen[t]]
-            if not reported:
+            freed = _freed(running, times, seen, event.seconds, event.compute_seconds)
+            if freed is None:
                 continue
-            freed = max(reported, key=lambda t: times[t][seen[t] - 1])
             free.append(running.pop(freed)[WORKER])
         if event.new:
             trial_id, next_trial = next_trial, next_trial + 1
@@ -202,3 +225,16 @@ def _replayed_segments(
         segments.append(segment)
     columns = [*SEGMENT_COLUMNS, "decision_seconds"]
     return index.rename(SEGMENT), pd.DataFrame(segments, columns=columns)
+
+
+def _freed(running, times, seen, seconds: float, compute_seconds: float) -> int | None:
+    """The running trial whose latest report freed the worker for a suggestion
+    at ``seconds``: the latest report before the suggestion was computed, if
+    the clock counts the computation (as the runner charges it), else before
+    the suggestion."""
+    latest = {t: times[t][seen[t] - 1] for t in running if seen[t]}
+    for cutoff in (seconds - compute_seconds, seconds):
+        before = [t for t, at in latest.items() if at <= cutoff + 1e-9]
+        if before:
+            return max(before, key=latest.__getitem__)
+    return None

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from syne_dyhpo.analysis._raw import DECISION, LEVEL, METRIC, SECONDS, TRIAL, RawRun
-from syne_dyhpo.analysis._segments import ENDINGS, LAUNCHES, SEGMENT, segments_of
+from syne_dyhpo.analysis._segments import SEGMENT, closed_log, segments_of
 from syne_dyhpo.analysis._sources import read_raw
 
 STATE = "state"
@@ -18,7 +18,13 @@ STATE = "state"
 #: metric); running when the run ended.
 STATES = ("finished", "paused", "stopped", "failed", "diverged", "running")
 _LAST_DECISION = {"PAUSE": "paused", "STOP": "stopped", "CONTINUE": "running"}
-_LAST_EVENT = {"pause": "paused", "stop": "stopped", "complete": "finished", "fail": "failed"}
+_LAST_EVENT = {
+    "pause": "paused",
+    "interrupt": "paused",  # by resume_tuner, when the run resumed
+    "stop": "stopped",
+    "complete": "finished",
+    "fail": "failed",
+}
 _ENDING_OF_STATE = {
     "paused": "pause",
     "stopped": "stop",
@@ -39,7 +45,8 @@ class Run:
     the end, one of :data:`STATES`) and a ``config_<name>`` column per
     hyperparameter. ``decisions``: ``seconds``, ``trial_id``, ``decision``
     (start, resume, pause, stop, complete, fail; a logged run also has
-    tuning_start and tuning_end), ``level`` (reached at a pause, stop or
+    tuning_start, tuning_end and interrupt: a trial running when the tuner was
+    killed, paused when the run resumed), ``level`` (reached at a pause, stop or
     complete; trained to before a start or resume), ``source`` (``log``: the
     run's decision log; ``record``: the benchmark runner's record of each
     suggestion, whose resumed trial is inferred; ``results``: derived from
@@ -89,7 +96,7 @@ def read_run(
     results = results[[TRIAL, LEVEL, METRIC, SECONDS, SEGMENT, STATE, *config]]
     results = results.astype({TRIAL: int, LEVEL: int, METRIC: float}).reset_index(drop=True)
     if raw.log is not None:
-        decisions = _logged_decisions(raw.log)
+        decisions = _logged_decisions(closed_log(raw.log))
     else:
         decisions = _derived_decisions(reports, segments, states, raw.source)
     return Run(
@@ -118,9 +125,8 @@ def _states(raw: RawRun, reports: pd.DataFrame) -> dict[int, str]:
     """Each trial's state at the end of the run (see :data:`STATES`)."""
     last_event = {}
     if raw.log is not None:
-        for event in raw.log:
-            if event["event"] in (*LAUNCHES, *ENDINGS):
-                last_event[event[TRIAL]] = event["event"]
+        log = closed_log(raw.log).dropna(subset=[TRIAL])
+        last_event = log.groupby(TRIAL)["event"].last().to_dict()
     states = {}
     for trial_id, rows in reports.groupby(TRIAL):
         last = rows.iloc[-1]
@@ -139,12 +145,9 @@ def _states(raw: RawRun, reports: pd.DataFrame) -> dict[int, str]:
     return states
 
 
-def _logged_decisions(log: list[dict]) -> pd.DataFrame:
-    frame = pd.DataFrame(log).rename(columns={"event": "decision"})
-    if LEVEL not in frame.columns:
-        frame[LEVEL] = np.nan
-    frame = frame[[SECONDS, TRIAL, "decision", LEVEL]].assign(source="log")
-    return frame.astype({TRIAL: "Int64"})
+def _logged_decisions(log: pd.DataFrame) -> pd.DataFrame:
+    frame = log.rename(columns={"event": "decision"})[[SECONDS, TRIAL, "decision", LEVEL]]
+    return frame.reset_index(drop=True).assign(source="log")
 
 
 def _derived_decisions(
