@@ -22,6 +22,7 @@ from typing import Any
 from syne_tune.backend.trial_status import Status, Trial
 from syne_tune.constants import ST_TUNER_TIME
 from syne_tune.optimizer.scheduler import SchedulerDecision
+from syne_tune.results_callback import StoreResultsCallback
 from syne_tune.tuner_callback import TunerCallback
 
 __all__ = ["DECISIONS_FILE", "DecisionLog", "read_decision_log"]
@@ -59,11 +60,17 @@ class DecisionLog(TunerCallback):
         return Path(self._tuner.tuner_path) / DECISIONS_FILE
 
     def _seconds(self) -> float:
-        """Seconds since the start of tuning, on the backend's clock if it simulates one."""
+        """Seconds since the start of tuning: on the backend's clock if it
+        simulates one, else on the clock of ``st_tuner_time`` (the results
+        callback's, which resume_tuner moves back by the time already spent)."""
         time_keeper = getattr(self._tuner.trial_backend, "time_keeper", None)
         if time_keeper is not None:
             return float(time_keeper.time())
-        return time.perf_counter() - self._tuner.tuning_status.start_time
+        start = self._tuner.tuning_status.start_time
+        for callback in self._tuner.callbacks:
+            if isinstance(callback, StoreResultsCallback) and callback._start_time_stamp:
+                start = callback._start_time_stamp
+        return time.perf_counter() - start
 
     def _write(
         self, event: str, trial_id: int | None = None, seconds: float | None = None, **fields: Any

@@ -12,6 +12,7 @@ free worker its next trial at once).
 
 from __future__ import annotations
 
+import heapq
 import math
 from collections import defaultdict
 
@@ -33,9 +34,8 @@ SEGMENT, WORKER = "segment", "worker"
 SEGMENT_COLUMNS = [TRIAL, SEGMENT, "start", "end", "first_level", "last_level", WORKER]
 LAUNCHES = ("start", "resume")
 ENDINGS = ("pause", "stop", "complete", "fail")
-#: Seconds a report may carry before the logged launch of its process: the log
-#: and the results are timed by two callbacks of one tuner loop.
-CLOCK_TOLERANCE = 0.05
+#: Seconds a report may carry before the logged launch of its process: rounding.
+CLOCK_TOLERANCE = 1e-3
 
 
 def segments_of(raw: RawRun) -> tuple[pd.Series, pd.DataFrame]:
@@ -164,8 +164,8 @@ def _replayed_segments(
     A suggestion that starts a configuration starts the next trial id. One that
     does not resumes a trial; the record does not say which, so it is taken to
     be the paused trial that reports next. Each suggestion after the first
-    ``n_workers`` is made for the worker freed by a running trial's latest
-    report before it (see :func:`_freed`). With one worker this is exact;
+    ``n_workers`` is made for the worker freed by a running trial's report
+    before it (see :func:`_freed`). With one worker this is exact;
     with several, two workers freed between two suggestions leave it open
     which trial took which, and the inferred segments can overlap.
     """
@@ -173,11 +173,13 @@ def _replayed_segments(
     seen = defaultdict(int)  # reports of each trial replayed so far
     running: dict[int, dict] = {}  # trial -> its open segment
     last: dict[int, dict] = {}  # trial -> its latest segment
+    idle = _Idle(times, seen)
     free, segments = list(range(n_workers)), []
-    index = pd.Series(0, index=results.index)
+    index = np.zeros(len(results), dtype=int)
+    levels = results[LEVEL].to_numpy()
     timeline = pd.concat(
         [
-            results[[SECONDS, TRIAL]].assign(kind=0, row=results.index),
+            results[[SECONDS, TRIAL]].assign(kind=0, row=np.arange(len(results))),
             suggestions.assign(kind=1, row=suggestions.index),
         ]
     ).sort_values([SECONDS, "kind"], kind="stable")
@@ -191,26 +193,26 @@ def _replayed_segments(
                     "started it; expected trial ids in the order of the new configurations"
                 )
             segment = running.get(trial_id) or last[trial_id]
-            level = results.at[event.row, LEVEL]
+            level = levels[event.row]
             segment["end"] = event.seconds
             segment["last_level"] = level
             if math.isnan(segment["first_level"]):
                 segment["first_level"] = level
             index[event.row] = segment[SEGMENT]
             seen[trial_id] += 1
+            if trial_id in idle.trials:  # a report while taken as paused: an inferred resume
+                idle.add(trial_id)  # was another trial's; its next report is a later one
             continue
         if not free:
             freed = _freed(running, times, seen, event.seconds, event.compute_seconds)
-            if freed is None:
-                continue
             free.append(running.pop(freed)[WORKER])
+            idle.add(freed)
         if event.new:
             trial_id, next_trial = next_trial, next_trial + 1
         else:
-            paused = [t for t in last if t not in running and seen[t] < len(times[t])]
-            if not paused:
+            trial_id = idle.reporting_next()
+            if trial_id is None:
                 continue  # the scheduler had nothing to suggest
-            trial_id = min(paused, key=lambda t: times[t][seen[t]])
         segment = {
             TRIAL: trial_id,
             SEGMENT: last[trial_id][SEGMENT] + 1 if trial_id in last else 0,
@@ -222,19 +224,54 @@ def _replayed_segments(
             "decision_seconds": event.compute_seconds,
         }
         running[trial_id] = last[trial_id] = segment
+        idle.trials.discard(trial_id)
         segments.append(segment)
     columns = [*SEGMENT_COLUMNS, "decision_seconds"]
-    return index.rename(SEGMENT), pd.DataFrame(segments, columns=columns)
+    index = pd.Series(index, index=results.index, name=SEGMENT)
+    return index, pd.DataFrame(segments, columns=columns)
 
 
-def _freed(running, times, seen, seconds: float, compute_seconds: float) -> int | None:
-    """The running trial whose latest report freed the worker for a suggestion
-    at ``seconds``: the latest report before the suggestion was computed, if
-    the clock counts the computation (as the runner charges it), else before
-    the suggestion."""
-    latest = {t: times[t][seen[t] - 1] for t in running if seen[t]}
+class _Idle:
+    """Trials started and not running, by the time of their next report."""
+
+    def __init__(self, times: dict[int, list[float]], seen: dict[int, int]):
+        self.times, self.seen = times, seen
+        self.trials: set[int] = set()
+        self._heap: list[tuple[float, int, int]] = []  # (next report, trial, reports seen)
+
+    def add(self, trial_id: int) -> None:
+        self.trials.add(trial_id)
+        seen = self.seen[trial_id]
+        if seen < len(self.times[trial_id]):
+            heapq.heappush(self._heap, (self.times[trial_id][seen], trial_id, seen))
+
+    def reporting_next(self) -> int | None:
+        """The idle trial whose next report comes first, or ``None``."""
+        while self._heap:
+            _, trial_id, seen = heapq.heappop(self._heap)
+            if trial_id in self.trials and seen == self.seen[trial_id]:
+                return trial_id
+        return None
+
+
+def _freed(running, times, seen, seconds: float, compute_seconds: float) -> int:
+    """The running trial whose report freed the worker for a suggestion at
+    ``seconds``: among those that reported in their current segment before
+    the suggestion was computed (if the clock counts the computation, as the
+    runner charges it; else before the suggestion), the one that reports next
+    the latest (a trial that goes on training reports again within a level's
+    time; a paused or stopped one only once resumed, if ever). If none did
+    (an earlier inference was wrong), the one running longest."""
+    latest = {
+        t: times[t][seen[t] - 1]
+        for t, segment in running.items()
+        if seen[t] and times[t][seen[t] - 1] >= segment["start"]
+    }
     for cutoff in (seconds - compute_seconds, seconds):
         before = [t for t, at in latest.items() if at <= cutoff + 1e-9]
         if before:
-            return max(before, key=latest.__getitem__)
-    return None
+            return max(
+                before,
+                key=lambda t: (times[t][seen[t]] if seen[t] < len(times[t]) else np.inf, latest[t]),
+            )
+    return min(running, key=lambda t: running[t]["start"])

@@ -156,29 +156,31 @@ def _derived_decisions(
     """Launches and endings of the segments; an ending is the decision on the
     segment's last report where the results name it, else read from the
     trial's state (the last segment) or a pause (earlier ones)."""
-    last_report = reports.groupby([TRIAL, SEGMENT]).tail(1).set_index([TRIAL, SEGMENT])
-    rows = []
-    for trial_id, trial_segments in segments.sort_values([TRIAL, SEGMENT]).groupby(TRIAL):
-        previous_level = 0
-        for position, segment in enumerate(trial_segments.itertuples()):
-            launch = {SECONDS: segment.start, TRIAL: trial_id, LEVEL: previous_level}
-            if "decision_seconds" in segments.columns:
-                launch["decision_seconds"] = segment.decision_seconds
-            rows.append({**launch, "decision": "resume" if segment.segment else "start"})
-            key = (trial_id, segment.segment)
-            if key not in last_report.index:
-                continue
-            decision = last_report.loc[key].get(DECISION)
-            if isinstance(decision, str):
-                ending = {"PAUSE": "pause", "STOP": "stop"}.get(decision)
-            elif position == len(trial_segments) - 1:
-                ending = _ENDING_OF_STATE.get(states.get(trial_id))
-            else:
-                ending = "pause"
-            previous_level = int(segment.last_level)
-            if ending is not None:
-                ending_row = {SECONDS: segment.end, TRIAL: trial_id, LEVEL: previous_level}
-                rows.append({**ending_row, "decision": ending})
-    frame = pd.DataFrame(rows).sort_values(SECONDS, kind="stable").reset_index(drop=True)
+    segments = segments.sort_values([TRIAL, SEGMENT]).reset_index(drop=True)
+    by_trial = segments.groupby(TRIAL)
+    reached = by_trial["last_level"].transform(lambda levels: levels.ffill().shift())
+    launches = pd.DataFrame(
+        {
+            SECONDS: segments["start"],
+            TRIAL: segments[TRIAL],
+            "decision": np.where(segments[SEGMENT] == 0, "start", "resume"),
+            LEVEL: reached.fillna(0),
+        }
+    )
+    if "decision_seconds" in segments.columns:
+        launches["decision_seconds"] = segments["decision_seconds"]
+    last = reports.groupby([TRIAL, SEGMENT]).tail(1)
+    ended = segments.merge(last.drop(columns=[LEVEL, SECONDS]), on=[TRIAL, SEGMENT])
+    is_last = ended[SEGMENT] == ended[TRIAL].map(by_trial[SEGMENT].max())
+    by_state = ended[TRIAL].map(states).map(_ENDING_OF_STATE)
+    ending = pd.Series(np.where(is_last, by_state, "pause"), index=ended.index)
+    if DECISION in ended.columns:
+        named = ended[DECISION].map({"PAUSE": "pause", "STOP": "stop", "CONTINUE": None})
+        ending = ending.where(ended[DECISION].isna(), named)
+    endings = pd.DataFrame(
+        {SECONDS: ended["end"], TRIAL: ended[TRIAL], "decision": ending, LEVEL: ended["last_level"]}
+    ).dropna(subset=["decision"])
+    frame = pd.concat([launches, endings], ignore_index=True)
+    frame = frame.sort_values(SECONDS, kind="stable").reset_index(drop=True)
     frame = frame.assign(source="record" if source == "benchmark" else "results")
     return frame.astype({TRIAL: "Int64"})

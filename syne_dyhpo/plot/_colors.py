@@ -19,7 +19,7 @@ _TAB20 = mpl.colormaps["tab20"].colors
 TOP_COLORS = [c for i, c in enumerate(_TAB20) if i % 2 == 0 and i != 14] + [
     c for i, c in enumerate(_TAB20) if i % 2 == 1 and i != 15
 ]
-SHADES = ListedColormap(mpl.colormaps["Greys"](np.linspace(0.3, 0.9, 256)), name="shades")
+SHADES = ListedColormap(mpl.colormaps["Greys"](np.linspace(0.35, 0.95, 256)), name="shades")
 
 
 @dataclass(frozen=True)
@@ -33,13 +33,17 @@ class TrialColors:
     label: str
 
     def color(self, trial_id: int) -> tuple:
-        if trial_id in self.top:
-            return to_rgba(TOP_COLORS[self.top.index(trial_id) % len(TOP_COLORS)])
-        return self.cmap(self.norm(self.shade[trial_id]))
+        return tuple(self.colors([trial_id])[0])
 
     def colors(self, trial_ids) -> np.ndarray:
-        """``(n, 4)`` RGBA colours of ``trial_ids``."""
-        return np.array([self.color(t) for t in trial_ids]).reshape(-1, 4)
+        """``(n, 4)`` RGBA colours of ``trial_ids``; a trial that never reported
+        (started as the run ended) gets the lightest shade."""
+        ids = np.asarray(trial_ids, dtype=int)
+        shades = self.shade.reindex(ids).fillna(self.norm.vmin).to_numpy(dtype=float)
+        rgba = self.cmap(self.norm(shades)).reshape(-1, 4)
+        for rank, trial_id in enumerate(self.top):
+            rgba[ids == trial_id] = to_rgba(TOP_COLORS[rank % len(TOP_COLORS)])
+        return rgba
 
 
 def trial_colors(run: Run, top: int, color_by: str) -> TrialColors:

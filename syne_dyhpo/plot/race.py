@@ -20,49 +20,53 @@ from syne_dyhpo.analysis import Run, incumbent
 from syne_dyhpo.plot._colors import TrialColors, trial_colors
 
 METRIC_SCALES = ("linear", "log")
-#: Share of the finite values kept inside the y-range, at the poor end, in runs
-#: with at least ``Y_CLIP_MIN_VALUES`` values: a few diverging or chance-level
-#: values would otherwise squeeze the race.
-Y_QUANTILE, Y_CLIP_MIN_VALUES = 0.95, 200
+#: In runs of at least ``Y_FOCUS_MIN_TRIALS`` trials the y-range ends, at the
+#: poor end, at the ``Y_FOCUS_QUANTILE`` of the trials' best values: the many
+#: poor first levels would otherwise squeeze the race.
+Y_FOCUS_QUANTILE, Y_FOCUS_MIN_TRIALS = 0.5, 50
 
 
 def curve_pieces(run: Run) -> dict[int, list[np.ndarray]]:
     """trial_id -> one ``(k, 2)`` array of (seconds, metric) per segment with a
     finite value; a resumed segment starts at (resume time, value paused at)."""
     results = run.results[np.isfinite(run.results["metric"])]
-    starts = run.segments.set_index(["trial_id", "segment"])["start"]
+    results = results.sort_values(["trial_id", "segment"], kind="stable")
+    points = results[["seconds", "metric"]].to_numpy(dtype=float)
+    keys = results[["trial_id", "segment"]].to_numpy()
+    starts = run.segments.set_index(["trial_id", "segment"])["start"].to_dict()
+    cuts = np.flatnonzero((keys[1:] != keys[:-1]).any(axis=1)) + 1
     pieces: dict[int, list[np.ndarray]] = {}
-    for trial_id, rows in results.groupby("trial_id", sort=False):
-        previous = None
-        for segment, part in rows.groupby("segment", sort=True):
-            points = part[["seconds", "metric"]].to_numpy(dtype=float)
-            if previous is not None and (trial_id, segment) in starts.index:
-                points = np.vstack([[starts[(trial_id, segment)], previous], points])
-            pieces.setdefault(trial_id, []).append(points)
-            previous = points[-1, 1]
+    for begin, end in zip(np.r_[0, cuts], np.r_[cuts, len(keys)], strict=True):
+        trial_id, segment = int(keys[begin, 0]), int(keys[begin, 1])
+        piece = points[begin:end]
+        previous = pieces.get(trial_id)
+        if previous and (trial_id, segment) in starts:
+            piece = np.vstack([[starts[(trial_id, segment)], previous[-1][-1, 1]], piece])
+        pieces.setdefault(trial_id, []).append(piece)
     return pieces
 
 
 def _alpha(n_trials: int) -> float:
     """Opacity of the trials outside the top: about 30 overlapping curves saturate."""
-    return float(np.clip(30.0 / max(n_trials, 1), 0.06, 0.8))
+    return float(np.clip(30.0 / max(n_trials, 1), 0.12, 0.8))
 
 
 def _y_limits(run: Run, metric_scale: str) -> tuple[float, float]:
-    values = run.results["metric"].to_numpy(dtype=float)
-    values = values[np.isfinite(values)]
+    results = run.results[np.isfinite(run.results["metric"])]
+    values = results["metric"].to_numpy(dtype=float)
+    bests = results.groupby("trial_id")["metric"].agg(run.mode).to_numpy(dtype=float)
     if metric_scale == "log":
         if (values <= 0).any():
             raise ValueError(
                 f"metric_scale='log' needs positive values; {run.metric} has "
                 f"{int((values <= 0).sum())} values <= 0 (smallest {values.min():g})"
             )
-        values = np.log10(values)
+        values, bests = np.log10(values), np.log10(bests)
     low, high = values.min(), values.max()
-    if len(values) >= Y_CLIP_MIN_VALUES and run.mode == "min":
-        high = np.quantile(values, Y_QUANTILE)
-    elif len(values) >= Y_CLIP_MIN_VALUES:
-        low = np.quantile(values, 1 - Y_QUANTILE)
+    if len(bests) >= Y_FOCUS_MIN_TRIALS and run.mode == "min":
+        high = np.quantile(bests, Y_FOCUS_QUANTILE)
+    elif len(bests) >= Y_FOCUS_MIN_TRIALS:
+        low = np.quantile(bests, 1 - Y_FOCUS_QUANTILE)
     pad = 0.05 * (high - low) if high > low else 0.5
     low, high = low - pad, high + pad
     return (10**low, 10**high) if metric_scale == "log" else (low, high)
