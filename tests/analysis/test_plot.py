@@ -71,9 +71,7 @@ def test_slice_has_a_point_per_trial(tune_folder):
         slice_figure(run, "y")
 
 
-def test_the_command_prints_the_best_trials_and_writes_the_figure(
-    tuner_folder, tmp_path, capsys
-):
+def test_the_command_prints_the_best_trials_and_writes_the_figure(tuner_folder, tmp_path, capsys):
     out = tmp_path / "race.png"
     main([str(tuner_folder), "--out", str(out), "--top", "2", "--metric-scale", "log"])
 
