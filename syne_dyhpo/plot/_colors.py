@@ -10,10 +10,12 @@ import matplotlib as mpl
 import numpy as np
 import pandas as pd
 from matplotlib.colors import Colormap, ListedColormap, Normalize, to_rgba
+from matplotlib.ticker import MaxNLocator
 
 from syne_dyhpo.analysis import Run, best_trials
 
 COLOR_BY = ("level", "final")
+LEVELS_LABEL = "levels trained"
 _TAB20 = mpl.colormaps["tab20"].colors
 #: tab20's strong then its light colours, without its greys (the other trials' shades).
 TOP_COLORS = [c for i, c in enumerate(_TAB20) if i % 2 == 0 and i != 14] + [
@@ -31,6 +33,11 @@ class TrialColors:
     cmap: Colormap
     norm: Normalize
     label: str
+
+    @property
+    def ticks(self) -> MaxNLocator:
+        """Whole levels on a colour bar of levels."""
+        return MaxNLocator(integer=self.label == LEVELS_LABEL)
 
     def color(self, trial_id: int) -> tuple:
         return tuple(self.colors([trial_id])[0])
@@ -57,7 +64,7 @@ def trial_colors(run: Run, top: int, color_by: str) -> TrialColors:
         shade = results.groupby("trial_id")["level"].max()
         deepest = max(int(shade.max()), run.max_t or 1, 2)
         norm = Normalize(1, deepest)
-        return TrialColors(ranked, shade, SHADES, norm, "levels trained")
+        return TrialColors(ranked, shade, SHADES, norm, LEVELS_LABEL)
     finite = results[np.isfinite(results["metric"])]
     best = finite.groupby("trial_id")["metric"].agg(run.mode)
     quantile = best.rank(pct=True, ascending=run.mode == "min")  # the best trial near 0

@@ -20,10 +20,11 @@ from syne_dyhpo.analysis import Run, incumbent
 from syne_dyhpo.plot._colors import TrialColors, trial_colors
 
 METRIC_SCALES = ("linear", "log")
-#: In runs of at least ``Y_FOCUS_MIN_TRIALS`` trials the y-range ends, at the
-#: poor end, at the ``Y_FOCUS_QUANTILE`` of the trials' best values: the many
-#: poor first levels would otherwise squeeze the race.
-Y_FOCUS_QUANTILE, Y_FOCUS_MIN_TRIALS = 0.5, 50
+#: The y-range leaves out the poorest ``1 - Y_QUANTILE`` of the values (a few
+#: diverging or chance-level values would squeeze the race) and, in runs of at
+#: least ``Y_FOCUS_MIN_TRIALS`` trials, ends at the median of the trials' best
+#: values, where the race for the top is.
+Y_QUANTILE, Y_FOCUS_MIN_TRIALS = 0.9, 50
 
 
 def curve_pieces(run: Run) -> dict[int, list[np.ndarray]]:
@@ -62,11 +63,11 @@ def _y_limits(run: Run, metric_scale: str) -> tuple[float, float]:
                 f"{int((values <= 0).sum())} values <= 0 (smallest {values.min():g})"
             )
         values, bests = np.log10(values), np.log10(bests)
-    low, high = values.min(), values.max()
-    if len(bests) >= Y_FOCUS_MIN_TRIALS and run.mode == "min":
-        high = np.quantile(bests, Y_FOCUS_QUANTILE)
-    elif len(bests) >= Y_FOCUS_MIN_TRIALS:
-        low = np.quantile(bests, 1 - Y_FOCUS_QUANTILE)
+    poor = np.quantile(values, Y_QUANTILE if run.mode == "min" else 1 - Y_QUANTILE)
+    if len(bests) >= Y_FOCUS_MIN_TRIALS:
+        median = np.median(bests)
+        poor = min(poor, median) if run.mode == "min" else max(poor, median)
+    low, high = (values.min(), poor) if run.mode == "min" else (poor, values.max())
     pad = 0.05 * (high - low) if high > low else 0.5
     low, high = low - pad, high + pad
     return (10**low, 10**high) if metric_scale == "log" else (low, high)
@@ -235,6 +236,7 @@ def race_figure(
             shrink=0.35,
             anchor=(0.0, 0.0),
             label=f"other trials: {colors.label}",
+            ticks=colors.ticks,
         )
     return fig
 

@@ -65,7 +65,7 @@ def plot_slice(run: Run, hyperparameter: str, ax: Axes, *, top: int = 10):
     ax.set_ylabel(f"{run.metric} at the deepest level")
     ax.grid(alpha=0.3, lw=0.5)
     mappable = plt.cm.ScalarMappable(norm=colors.norm, cmap=colors.cmap)
-    ax.figure.colorbar(mappable, ax=ax, label="deepest level trained")
+    ax.figure.colorbar(mappable, ax=ax, label="deepest level trained", ticks=colors.ticks)
     return points
 
 

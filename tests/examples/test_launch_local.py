@@ -17,3 +17,6 @@ def test_launch_local_smoke_prints_the_best_configuration(tmp_path, monkeypatch,
     assert "Best configuration" in out
     assert {"learning_rate", "batch_size", "n_units", "epochs"} <= set(best)
     assert 1 <= best["epochs"] <= 8
+    (folder,) = [p for p in tmp_path.iterdir() if p.name.startswith("dyhpo-digits")]
+    assert f"python -m syne_dyhpo.plot {folder}" in out  # how to see the run
+    assert (folder / "decisions.jsonl").is_file()
