@@ -78,9 +78,12 @@ class DecisionLog(TunerCallback):
         seconds = self._seconds() if seconds is None else seconds
         line = {"event": event, "seconds": round(seconds, 6), "trial_id": trial_id}
         line.update((key, value) for key, value in fields.items() if value is not None)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with open(self.path, "a") as file:
-            file.write(json.dumps(line, default=_plain) + "\n")
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            with open(self.path, "a") as file:
+                file.write(json.dumps(line, default=_plain) + "\n")
+        except OSError as err:  # the log is a record; it never stops the run
+            logger.warning("Could not append %s to %s: %s", line, self.path, err)
 
     def _level(self, result: dict[str, Any]) -> Any:
         return result.get(getattr(self._tuner.scheduler, "time_attr", None))

@@ -23,3 +23,8 @@ def tune_folder(tmp_path_factory):
 @pytest.fixture(scope="session")
 def benchmark_record(tmp_path_factory):
     return runs.benchmark_record(tmp_path_factory.mktemp("benchmark"))
+
+
+@pytest.fixture(scope="session")
+def misbehaving_tune_folder(tmp_path_factory):
+    return runs.misbehaving_tune_run(tmp_path_factory.mktemp("misbehaving"))

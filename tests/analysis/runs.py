@@ -15,12 +15,12 @@ from pathlib import Path
 import numpy as np
 from syne_tune import StoppingCriterion
 from syne_tune.backend import LocalBackend
-from syne_tune.config_space import uniform
+from syne_tune.config_space import choice, uniform
 from syne_tune.results_callback import StoreResultsCallback
 
 from syne_dyhpo import CrashSafeTuner, DecisionLog, DyHPO, resume_tuner, tune
 from syne_dyhpo._trial_outputs import reported_results, trial_ids_on_disk
-from tests.tune_objectives import quadratic
+from tests.tune_objectives import misbehaving, quadratic
 
 MAX_T = 4
 FAST_SURROGATE = {"scratch_steps": 20, "refine_steps": 5}
@@ -153,6 +153,25 @@ def tune_run(root: Path) -> Path:
         n_workers=2,
         output_path=output,
         scheduler_kwargs={"surrogate_kwargs": FAST_SURROGATE},
+    )
+    return output
+
+
+def misbehaving_tune_run(root: Path) -> Path:
+    """A tune() run where some configurations raise and some return NaN."""
+    output = root / "misbehaving-run"
+    space = {"mode": choice(["good", "raise", "nan"]), "x": uniform(0.0, 1.0)}
+    tune(
+        misbehaving,
+        space,
+        max_budget=8,
+        max_epochs=2,
+        output_path=output,
+        max_consecutive_failures=20,
+        scheduler_kwargs={
+            "surrogate_kwargs": FAST_SURROGATE,
+            "points_to_evaluate": [{"mode": m, "x": 0.5} for m in ("nan", "raise", "good")],
+        },
     )
     return output
 

@@ -119,6 +119,23 @@ def test_tune_folder_has_every_epoch_once(tune_folder):
     assert (top["trial_id"], top["best_metric"]) == (best["configuration_id"], best["metric"])
 
 
+def test_failed_and_diverged_trials_are_named(misbehaving_tune_folder):
+    run = read_run(misbehaving_tune_folder)
+    failures = json.loads((misbehaving_tune_folder / "best_configuration.json").read_text())
+    failed = {int(t) for t in failures["failures"]}
+    csv = pd.read_csv(misbehaving_tune_folder / "results.csv", keep_default_na=False)  # "nan" mode
+
+    assert failed  # the run had failures, and they are in the decisions
+    logged = run.decisions.loc[run.decisions["decision"] == "fail", "trial_id"]
+    assert set(logged) == failed
+    states = run.results.groupby("trial_id")["state"].first()
+    modes = csv.groupby("configuration_id")["config_mode"].first()
+    assert {"nan", "good"} <= set(modes)
+    assert (states[modes[modes == "nan"].index] == "diverged").all()
+    assert set(states[modes[modes == "good"].index]) <= {"paused", "finished"}
+    assert len(run.results) == len(csv)
+
+
 def test_benchmark_record_has_every_level_once_and_its_suggestions(benchmark_record):
     record = json.loads(benchmark_record.read_text())
     results = record["results"]
