@@ -37,6 +37,8 @@ def curve_pieces(run: Run) -> dict[int, list[np.ndarray]]:
     starts = run.segments.set_index(["trial_id", "segment"])["start"].to_dict()
     cuts = np.flatnonzero((keys[1:] != keys[:-1]).any(axis=1)) + 1
     pieces: dict[int, list[np.ndarray]] = {}
+    if not len(keys):
+        return pieces
     for begin, end in zip(np.r_[0, cuts], np.r_[cuts, len(keys)], strict=True):
         trial_id, segment = int(keys[begin, 0]), int(keys[begin, 1])
         piece = points[begin:end]
@@ -85,6 +87,11 @@ def plot_race(
     every trial's first report), ``top`` (trial_id -> its lines), ``incumbent``."""
     if metric_scale not in METRIC_SCALES:
         raise ValueError(f"metric_scale must be one of {METRIC_SCALES}, got {metric_scale!r}")
+    if not np.isfinite(run.results["metric"]).any():
+        raise ValueError(
+            f"{run.folder} has no finite {run.metric} value to plot "
+            f"({len(run.results)} reports, {len(run.segments)} processes)"
+        )
     pieces = curve_pieces(run)
     others = [(t, p) for t, ps in pieces.items() if t not in colors.top for p in ps]
     lines = [p for _, p in others if len(p) > 1]

@@ -96,6 +96,13 @@ def test_log_scale_refuses_values_that_are_not_positive(benchmark_record, tmp_pa
         race_figure(negated, metric_scale="log")
 
 
+def test_a_run_without_a_finite_value_is_refused(benchmark_record):
+    run = read_run(benchmark_record)
+    diverged = run.__class__(**{**run.__dict__, "results": run.results.assign(metric=np.nan)})
+    with pytest.raises(ValueError, match="has no finite val_accuracy value to plot"):
+        race_figure(diverged)
+
+
 @pytest.mark.parametrize("n_trials", [10, 2000])
 def test_the_race_of_many_trials_draws_them_all(tmp_path, n_trials):
     path = tmp_path / "seed0.json"
