@@ -22,8 +22,9 @@ from pathlib import Path
 
 import pandas as pd
 from syne_tune import StoppingCriterion
+from syne_tune.results_callback import StoreResultsCallback
 
-from syne_dyhpo import CrashSafeTuner, DyHPO, SafeLocalBackend, resume_tuner
+from syne_dyhpo import CrashSafeTuner, DecisionLog, DyHPO, SafeLocalBackend, resume_tuner
 
 HERE = Path(__file__).resolve().parent
 
@@ -69,6 +70,7 @@ def new_tuner(args: argparse.Namespace) -> CrashSafeTuner:
         max_failures=100,  # a crashed trial costs only itself
         wait_trial_completion_when_stopping=True,  # keep the results of the last runs
         tuner_name="dyhpo-digits",
+        callbacks=[StoreResultsCallback(), DecisionLog()],  # decisions.jsonl: for the race plot
     )
 
 
@@ -97,6 +99,8 @@ def main(argv: list[str] | None = None) -> dict:
         f"Trials started: {counts.starts}; paused {counts.pauses} times and resumed "
         f"{counts.resumes}; went on without a pause {counts.continues} times"
     )
+    print(f"Run folder: {tuner.tuner_path}")
+    print(f"Plot its race of learning curves: python -m syne_dyhpo.plot {tuner.tuner_path}")
     return best.config
 
 

@@ -30,6 +30,7 @@ import torch
 from syne_tune import Tuner
 from syne_tune.tuner_logger import TunerLogger
 
+from syne_dyhpo.decision_log import DecisionLog
 from syne_dyhpo.spaces.configspace_conditions import resolve_space
 from syne_dyhpo.tune.backend import EPOCH_KEY, WorkerPoolBackend
 from syne_dyhpo.tune.folder import earlier_run, elapsed_seconds, output_folder, restore
@@ -238,7 +239,7 @@ def tune(
         if not (output / JOURNAL_FILE).exists():
             Journal(output).append("run", **settings)
         restore(events, space, recorder, scheduler, backend)
-        callbacks = [recorder] + ([ProgressLine(recorder)] if verbose else [])
+        callbacks = [recorder, DecisionLog()] + ([ProgressLine(recorder)] if verbose else [])
         logger.info("Tuning for %d epochs; results in %s", max_budget, output)
         with console(verbose):
             _tuner(backend, scheduler, recorder, callbacks, output, n_workers).run()

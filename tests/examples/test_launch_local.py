@@ -19,3 +19,6 @@ def test_launch_local_smoke_prints_the_best_configuration(tmp_path, monkeypatch,
     checkpoint = Path(out.split("Its checkpoint: ")[1].splitlines()[0])
     assert checkpoint.is_dir() and any(checkpoint.iterdir())
     assert "went on without a pause" in out
+    (folder,) = [p for p in tmp_path.iterdir() if p.name.startswith("dyhpo-digits")]
+    assert f"python -m syne_dyhpo.plot {folder}" in out  # how to see the run
+    assert (folder / "decisions.jsonl").is_file()
