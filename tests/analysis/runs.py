@@ -13,14 +13,14 @@ import time
 from pathlib import Path
 
 import numpy as np
-from syne_dyhpo._trial_outputs import reported_results, trial_ids_on_disk
 from syne_tune import StoppingCriterion
 from syne_tune.backend import LocalBackend
 from syne_tune.config_space import choice, uniform
 from syne_tune.results_callback import StoreResultsCallback
 
 from syne_dyhpo import CrashSafeTuner, DecisionLog, DyHPO, resume_tuner, tune
-from tests.tune_objectives import misbehaving, quadratic
+from syne_dyhpo.crash_safety.trial_outputs import reported_results, trial_ids_on_disk
+from tests.tune.objectives import misbehaving, quadratic
 
 MAX_T = 4
 FAST_SURROGATE = {"scratch_steps": 20, "refine_steps": 5}
