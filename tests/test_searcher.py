@@ -1,0 +1,78 @@
+"""The searcher driven through the ledger alone: what it may choose, and when it decides again."""
+
+import numpy as np
+import pytest
+from syne_tune.config_space import uniform
+
+from syne_dyhpo.ledger import TrialLedger
+from syne_dyhpo.searcher import DyHPOSearcher
+from syne_dyhpo.spaces.encoding import ConfigEncoder
+
+MAX_T = 6
+FAST = {"scratch_steps": 20, "refine_steps": 5}
+
+
+def _searcher(**kwargs) -> tuple[DyHPOSearcher, TrialLedger]:
+    encoder = ConfigEncoder({"x": uniform(0.0, 1.0)})
+    ledger = TrialLedger(MAX_T, encoder.dim)
+    options = {"random_seed": 0, "surrogate_kwargs": FAST, **kwargs}
+    return DyHPOSearcher(encoder, ledger, **options), ledger
+
+
+def _run(searcher: DyHPOSearcher, ledger: TrialLedger, trial_id: int, x: float, levels: int):
+    """Trial ``trial_id`` at ``x`` trained to ``levels`` and paused (loss (x - 0.3)^2 + 1/l)."""
+    config = {"x": x}
+    ledger.start(trial_id, config, searcher.encoder.encode([config])[0])
+    searcher.register(config)
+    for level in range(1, levels + 1):
+        ledger.observe(trial_id, level, (x - 0.3) ** 2 + 1.0 / level, seconds=1.0)
+    ledger.pause(trial_id)
+
+
+def test_a_running_trial_is_never_chosen_and_a_decision_is_made_once_per_ledger_state():
+    searcher, ledger = _searcher()
+    for trial_id, x in enumerate(np.linspace(0.0, 1.0, 8)):
+        _run(searcher, ledger, trial_id, x, levels=2)
+    for trial_id in range(8):
+        if trial_id != 2:
+            ledger.resume(trial_id)  # all but one trial are running
+    choice = searcher.suggest()
+    assert choice.trial_id in (2, None)
+    assert searcher.suggest() is choice  # nothing changed: the same decision
+    ledger.observe(0, 3, 0.5, seconds=1.0)
+    assert searcher.suggest() is not choice  # the ledger changed: decided again
+
+
+def test_points_to_evaluate_come_first_until_they_are_started():
+    searcher, ledger = _searcher(points_to_evaluate=[{"x": 0.1}, {"x": 0.9}])
+    assert searcher.suggest().config == {"x": 0.1}
+    _run(searcher, ledger, 0, 0.1, levels=1)
+    assert searcher.suggest().config == {"x": 0.9}
+    _run(searcher, ledger, 1, 0.9, levels=1)
+    assert searcher.suggest().config not in ({"x": 0.1}, {"x": 0.9})
+
+
+def test_a_trial_at_max_t_is_never_resumed_and_nothing_left_means_none():
+    encoder = ConfigEncoder({"x": uniform(0.0, 1.0)})
+    ledger = TrialLedger(MAX_T, encoder.dim)
+    searcher = DyHPOSearcher(encoder, ledger, random_seed=0, num_new_candidates=1)
+    searcher.encoder.sample = lambda random_state, n: []  # no unseen configuration left
+    _run(searcher, ledger, 0, 0.5, levels=MAX_T)
+    assert searcher.suggest() is None
+    _run(searcher, ledger, 1, 0.4, levels=2)
+    assert searcher.suggest().trial_id == 1
+
+
+@pytest.mark.parametrize("lookahead", ["next", "rate"])
+def test_scores_from_the_cached_posterior_equal_those_of_a_fresh_one(lookahead):
+    searcher, ledger = _searcher(lookahead=lookahead)
+    for trial_id, x in enumerate(np.linspace(0.0, 1.0, 10)):
+        _run(searcher, ledger, trial_id, x, levels=1 + trial_id % 3)
+    _, new_X = searcher._new_candidates()
+    paused = ledger.resumable()
+    cached = searcher._scores(paused, new_X)
+    ledger.observe(3, 4, 0.2, seconds=1.0)  # one more observation: columns extended
+    extended = searcher._scores(paused, new_X)
+    searcher.surrogate._cache = None
+    np.testing.assert_allclose(extended, searcher._scores(paused, new_X), rtol=1e-7, atol=1e-9)
+    assert not np.allclose(cached, extended)
