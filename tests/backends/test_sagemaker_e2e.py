@@ -11,7 +11,6 @@ from pathlib import Path
 
 import pytest
 from syne_tune import Tuner
-from syne_tune.backend.trial_status import Status
 from syne_tune.config_space import choice
 from syne_tune.tuner_callback import TunerCallback
 
@@ -107,24 +106,26 @@ def test_dyhpo_tunes_the_digits_mlp_through_sagemaker_training_jobs(aws, tmp_pat
         f"{len(collector.resumed)} resumes, {len(collector.results)} results: {by_trial}"
     )
     assert len(by_trial) >= 2, by_trial
-    assert len(collector.resumed) >= MIN_RESUMES, f"too few resumes: {by_trial}"
+    trained_on = sum(epoch > 1 for epochs in by_trial.values() for epoch in epochs)
+    assert trained_on >= MIN_RESUMES, f"too few levels past the first: {by_trial}"
     assert tuner.tuning_status.num_trials_failed == 0
     s3 = aws.client("s3")
     for trial_id, epochs in by_trial.items():
-        # the scheduler saw levels 1..k once each, in order ...
-        assert epochs == list(range(1, len(epochs) + 1)), (trial_id, epochs)
-        # ... each from its own job, which trained only that level: the resumed
-        # jobs started from the checkpoint the previous job left in S3
+        # the scheduler saw levels in order (a resumed job reports its checkpoint's
+        # level again; one a job printed after its pause decision may be skipped) ...
+        assert epochs == sorted(epochs) and epochs[0] == 1, (trial_id, epochs)
+        # ... one job per start or resume, each going on from the checkpoint the
+        # previous job left in S3: every epoch trained once
         lines = [line for job in jobs[trial_id] for line in job.lines]
         printed = printed_epochs(lines)
-        if backend._ended_by_scheduler.get(trial_id) == Status.stopped:
-            printed = printed[: len(epochs)]  # still training when the tuning ended
-        assert printed == epochs, (trial_id, printed)
-        assert len(jobs[trial_id]) in (len(epochs), len(epochs) + 1), trial_id
+        assert set(epochs) <= set(printed), (trial_id, printed)
+        pairs = zip(printed, printed[1:], strict=False)
+        assert printed[0] == 1 and all(b in (a, a + 1) for a, b in pairs), (trial_id, printed)
+        assert len(jobs[trial_id]) == 1 + collector.resumed.count(trial_id), trial_id
         key = f"syne-dyhpo/{tuner.name}/{trial_id}/checkpoints/checkpoint.pt"
         s3.head_object(Bucket=BUCKET, Key=key)
     levels = {t: scheduler.trials[t].last_level for t in by_trial}
-    assert levels == {t: len(epochs) for t, epochs in by_trial.items()}
+    assert levels == {t: max(epochs) for t, epochs in by_trial.items()}
     # never more jobs alive (InProgress or Stopping) than workers
     # (the tuner's final stop_all does not wait for the stopped jobs to end)
     now = time.monotonic()

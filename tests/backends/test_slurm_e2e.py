@@ -105,20 +105,20 @@ def test_dyhpo_tunes_the_digits_mlp_through_slurm_jobs(tmp_path):
         by_trial,
     )
     assert len(by_trial) >= 2, by_trial
-    assert any(len(epochs) >= 2 for epochs in by_trial.values()), f"nothing resumed: {by_trial}"
+    assert any(max(epochs) >= 2 for epochs in by_trial.values()), f"none went on: {by_trial}"
     assert tuner.tuning_status.num_trials_failed == 0
     for trial_id, epochs in by_trial.items():
-        # the scheduler saw levels 1..k once each, in order ...
-        assert epochs == list(range(1, len(epochs) + 1)), (trial_id, epochs)
-        # ... each level from its own job, which trained only that epoch (checkpoints);
-        # a job still going when the tuning ended may have printed an epoch never read
+        # the scheduler saw levels in order (a resumed job reports its checkpoint's
+        # level again; one a job printed after its pause decision may be skipped) ...
+        assert epochs == sorted(epochs) and epochs[0] == 1, (trial_id, epochs)
+        # ... one job per start or resume, each going on from the checkpoint of the
+        # previous one: every epoch trained once
         trial_dir = tmp_path / str(trial_id)
         printed = printed_epochs(trial_dir)
-        assert printed[: len(epochs)] == epochs, (trial_id, printed)
-        assert printed == list(range(1, len(printed) + 1)), (trial_id, printed)
-        # one job per start or resume; the last may have been stopped before it reported
+        assert set(epochs) <= set(printed), (trial_id, printed)
+        pairs = zip(printed, printed[1:], strict=False)
+        assert printed[0] == 1 and all(b in (a, a + 1) for a, b in pairs), (trial_id, printed)
         assert len(backend._jobs[trial_id]) == 1 + collector.resumed.count(trial_id)
         assert all(job.stop_requested for job in backend._jobs[trial_id][:-1])  # paused by scancel
-        assert len(backend._jobs[trial_id]) in (len(epochs), len(epochs) + 1), trial_id
         assert (trial_dir / "checkpoints" / "checkpoint.pt").exists()
-    assert all(scheduler.trials[t].last_level == len(e) for t, e in by_trial.items())
+    assert all(scheduler.trials[t].last_level == max(e) for t, e in by_trial.items())

@@ -150,28 +150,22 @@ def test_run_killed_three_times_loses_and_duplicates_nothing(tmp_path):
     print(f"kills survived: {kills}, results: {len(uids)}, unstored: {len(unstored)}")
     assert kills == NUM_KILLS and duplicates == 0
     # A run trains on while its pause (or the end of the tuning run) is on its
-    # way: an epoch it printed after that decision is not stored, and is
-    # reported again from its checkpoint if the trial resumes. No other report
-    # is missing.
+    # way: an epoch it printed after that decision may never reach DyHPO (Syne
+    # Tune drops a trial's results after its pause). Every other report is
+    # stored, and nothing twice.
     tuner = load_snapshot(folder)
     trials = tuner.scheduler.trials
     for r in unstored:
-        again = (r["trial_id"], r["epoch"]) in stored_levels
-        raced_last = (
-            trials.last_level(r["trial_id"])
-            < r["epoch"]
-            == max(e["epoch"] for e in reported if e["trial_id"] == r["trial_id"])
-        )
-        assert again or raced_last, (
-            r,
-            [e for e in reported if e["trial_id"] == r["trial_id"]],
-            sorted(stored_levels),
-            trials[r["trial_id"]],
-        )
-    # the budget is spent once: the last run stops just after it
-    assert BUDGET_RESULTS < len(uids) <= BUDGET_RESULTS + 2 * MAX_EPOCHS
+        again = (r["trial_id"], r["epoch"]) in stored_levels  # reported again on resume
+        raced = np.isnan(trials[r["trial_id"]].curve[r["epoch"] - 1])  # DyHPO never had it
+        assert again or raced, (r, trials[r["trial_id"]])
+    # the budget is spent once; Syne Tune counts the results it dropped after a
+    # pause decision too, so the stored ones fall short of it by those
+    count = tuner.tuning_status.overall_metric_statistics.count
+    # (the two runs going when the budget is spent finish: at most MAX_EPOCHS each)
+    assert BUDGET_RESULTS < count <= BUDGET_RESULTS + 2 * MAX_EPOCHS + len(unstored)
+    assert len(uids) <= count <= len(uids) + len(unstored)
 
-    assert tuner.tuning_status.overall_metric_statistics.count == len(uids)
     observed = {
         (trial_id, level + 1): value
         for trial_id, record in trials.items()
@@ -182,7 +176,8 @@ def test_run_killed_three_times_loses_and_duplicates_nothing(tmp_path):
     assert observed == pytest.approx(last)  # DyHPO saw every result, and nothing else
     for trial_id in trials:  # resumed runs went on from their checkpoints
         epochs = [r["epoch"] for r in reported_results(folder / str(trial_id))]
-        assert epochs[0] == 1, (trial_id, epochs)  # each run: its checkpoint's epoch, then on
+        # each run reports its checkpoint's epoch again, then goes on
+        assert epochs[:1] in ([], [1]), (trial_id, epochs)
         assert all(b in (a, a + 1) for a, b in zip(epochs, epochs[1:], strict=False)), (
             trial_id,
             epochs,

@@ -66,13 +66,15 @@ def test_dyhpo_pauses_and_resumes_real_trials_from_their_checkpoints(tmp_path, m
     resumed = {t: epochs for t, epochs in by_trial.items() if len(epochs) >= 2}
     assert resumed, f"no trial was resumed: {by_trial}"
     for trial_id, epochs in by_trial.items():
-        # the scheduler saw levels 1..k once each, in order
-        assert epochs == list(range(1, len(epochs) + 1)), (trial_id, epochs)
-        # and the script trained each epoch once: resumed runs started from the checkpoint
-        # (a run still going when the tuner stopped may have printed epochs it never read)
+        # the scheduler saw levels in order (a resumed run reports its checkpoint's
+        # level again; levels a run printed after its pause decision may be skipped)
+        assert epochs == sorted(epochs) and epochs[0] == 1, (trial_id, epochs)
+        # and the script trained each epoch once: each resumed run started from the
+        # checkpoint, reporting its epoch again, then went on
         trial_dir = tmp_path / tuner.name / str(trial_id)
         reported = reported_epochs(trial_dir)
-        assert reported[: len(epochs)] == epochs, (trial_id, reported)
-        assert reported == list(range(1, len(reported) + 1)), (trial_id, reported)
+        assert set(epochs) <= set(reported), (trial_id, reported)
+        pairs = zip(reported, reported[1:], strict=False)
+        assert reported[0] == 1 and all(b in (a, a + 1) for a, b in pairs), (trial_id, reported)
         assert (trial_dir / "checkpoints" / "checkpoint.pt").exists()
-    assert all(scheduler.trials[t].last_level == len(e) for t, e in by_trial.items())
+    assert all(scheduler.trials[t].last_level == max(e) for t, e in by_trial.items())
