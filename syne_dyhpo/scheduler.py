@@ -98,6 +98,11 @@ class DyHPO(TrialScheduler):
     :param num_new_candidates: unseen configurations scored per decision.
     :param refit_fraction: refit the network when the observations grew by this
         fraction since the last fit; otherwise only condition the GP.
+    :param go_on: ``True``: ``config[max_resource_attr]`` is ``max_t`` and a
+        trial that reports its level goes on when it is DyHPO's next choice
+        (decided at once); ``False``: it is the level the trial was given, and
+        every level ends in a pause (on process-based backends one process per
+        level, and no result is printed after a pause decision).
     :param max_conditioning: observations the GP conditions on: each trial's
         latest first (see :class:`~syne_dyhpo.model_inputs.ConditioningSet`);
         bounds the cost of a decision.
@@ -141,6 +146,7 @@ class DyHPO(TrialScheduler):
         num_new_candidates: int = 256,
         refit_fraction: float = 0.1,
         max_conditioning: int = 512,
+        go_on: bool = True,
         cost_aware: bool = True,
         lookahead: str = "rate",
         reduction_factor: float | None = 3.0,
@@ -203,6 +209,7 @@ class DyHPO(TrialScheduler):
             reduction_factor=reduction_factor,
             surrogate_kwargs=surrogate_kwargs,
         )
+        self.go_on = go_on
         self.decision_seconds: list[float] = []
         self.counts = DecisionCounts()
         # Levels are timed on the simulator's clock where results carry one
@@ -227,10 +234,10 @@ class DyHPO(TrialScheduler):
 
     # --- decisions -----------------------------------------------------------------
 
-    def _trial_config(self, config: Mapping[str, Any]) -> dict[str, Any]:
+    def _trial_config(self, config: Mapping[str, Any], level: int) -> dict[str, Any]:
         full = self.encoder.full_config(config)
         if self.max_resource_attr is not None:
-            full[self.max_resource_attr] = self.max_t
+            full[self.max_resource_attr] = self.max_t if self.go_on else level
         return full
 
     def _decide(self):
@@ -245,13 +252,13 @@ class DyHPO(TrialScheduler):
             return None
         if choice.config is not None:
             self.counts.starts += 1
-            return TrialSuggestion.start_suggestion(self._trial_config(choice.config))
+            return TrialSuggestion.start_suggestion(self._trial_config(choice.config, 1))
         level = self.trials.resume(choice.trial_id)
         self.counts.resumes += 1
         self._start_level_clock(choice.trial_id)
         logger.debug("Resuming trial %d to level %d", choice.trial_id, level)
         return TrialSuggestion.resume_suggestion(
-            choice.trial_id, self._trial_config(self.trials.config(choice.trial_id))
+            choice.trial_id, self._trial_config(self.trials.config(choice.trial_id), level)
         )
 
     def on_trial_add(self, trial: Trial):
@@ -339,6 +346,9 @@ class DyHPO(TrialScheduler):
         trial paused, either picks it (it goes on) or is kept for the next
         :meth:`suggest` (it pauses)."""
         self.trials.pause(trial_id)
+        if not self.go_on:
+            self.counts.pauses += 1
+            return SchedulerDecision.PAUSE
         choice = self._decide()
         if choice is not None and choice.trial_id == trial_id:
             self.trials.resume(trial_id)

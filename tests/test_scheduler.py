@@ -375,3 +375,16 @@ def test_a_non_numeric_tuner_time_falls_back_to_the_process_clock():
     result = {"epoch": 1, "loss": 0.5, "st_tuner_time": "soon"}
     assert scheduler.on_trial_result(trial, result) in ("PAUSE", "CONTINUE")
     assert 0 <= scheduler.trials[0].seconds[0] < 5.0
+
+
+def test_without_going_on_every_level_is_its_own_run_ending_in_a_pause():
+    scheduler = make(go_on=False)
+    log = drive(scheduler, quadratic_curve, decisions=40, n_workers=1)
+    for kind, _, config in log.suggestions:  # one worker: each run reports once
+        if kind == "start":
+            assert config["epochs"] == 1
+    levels = [config["epochs"] for _, _, config in log.suggestions]
+    assert levels == [level for _, level, _, _ in log.results]  # each run: the level it was given
+    for trial_id, level, _, decision in log.results:
+        assert decision == ("STOP" if level == 6 else "PAUSE"), (trial_id, level, decision)
+    assert scheduler.counts.continues == 0 and scheduler.counts.resumes > 0

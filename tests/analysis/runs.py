@@ -71,6 +71,7 @@ def tuner(folder, trainer, stop_criterion, *, n_workers: int = 2) -> CrashSafeTu
         max_resource_attr="epochs",
         random_seed=0,
         surrogate_kwargs=FAST_SURROGATE,
+        go_on=False,  # one process per level: no line is printed after a pause decision
     )
     folder = Path(folder)
     run = CrashSafeTuner(
