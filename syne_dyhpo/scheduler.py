@@ -48,7 +48,10 @@ class DecisionCounts:
 
 
 def _finite_float(raw: Any) -> float:
-    """``raw`` as a float; ``nan`` if it is not a number or does not fit one."""
+    """``raw`` as a float; ``nan`` if it is not a number (a bool is not one) or
+    does not fit one."""
+    if isinstance(raw, bool):
+        return math.nan
     try:
         return float(raw)
     except (TypeError, ValueError, OverflowError):

@@ -78,6 +78,7 @@ def run_with_fault(tmp_path: Path, fault: str) -> tuple[DyHPO, Tuner, Resumes]:
         random_seed=0,
         points_to_evaluate=[{"x": 1.0}, {"x": 4.0}],
         surrogate_kwargs={"scratch_steps": 20, "refine_steps": 5},
+        go_on=False,  # every level a run: the budget counts stored results only
     )
     callback = Resumes()
     tuner = Tuner(
