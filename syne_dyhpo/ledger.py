@@ -9,10 +9,10 @@ vectorized code (one row per trial, in the order trials were started).
 ::
 
     start ──> running ──pause──> paused ──resume──> running
-                 │ └─extend─┘ (one more level, no pause)
                  ├──finish──> finished      (reached max_t, or the run ended)
                  ├──diverge─> diverged      (a non-finite metric)
-                 └──fail────> failed        (an error; also from paused)
+                 └──fail────> failed        (an error)
+    (finish, diverge and fail also from paused)
 
 Notation: ``T`` is ``max_t``, levels are ``1 ... T``; ``d`` the encoded
 configuration dimension. A curve is ``(T,)`` values in the minimized
@@ -36,7 +36,6 @@ STATUSES = (RUNNING, PAUSED, FINISHED, FAILED, DIVERGED)
 TRANSITIONS = {
     "pause": ((RUNNING,), PAUSED),
     "resume": ((PAUSED,), RUNNING),
-    "extend": ((RUNNING,), RUNNING),
     "finish": ((RUNNING, PAUSED), FINISHED),
     "diverge": ((RUNNING, PAUSED), DIVERGED),
     "fail": ((RUNNING, PAUSED), FAILED),
@@ -135,13 +134,6 @@ class TrialLedger(Mapping[int, TrialView]):
         self._target[row] = min(self._last[row] + 1, self.max_t)
         return int(self._target[row])
 
-    def extend(self, trial_id: int) -> int:
-        """Let a running trial go on to one level past its last observed one
-        instead of pausing it; that level."""
-        row = self._transition(trial_id, "extend")
-        self._target[row] = min(self._last[row] + 1, self.max_t)
-        return int(self._target[row])
-
     def pause(self, trial_id: int) -> None:
         self._transition(trial_id, "pause")
 
@@ -233,6 +225,10 @@ class TrialLedger(Mapping[int, TrialView]):
 
     def last_level(self, trial_id: int) -> int:
         return int(self._last[self._row_of(trial_id)])
+
+    def next_levels(self, trial_ids: list[int]) -> np.ndarray:
+        """``(k,)`` next level of each trial: its last observed + 1, at most ``T``."""
+        return np.minimum(self._last[self.rows(trial_ids)] + 1, self.max_t)
 
     def with_status(self, *statuses: str) -> list[int]:
         """Ids of the trials in any of ``statuses``, in the order they started."""

@@ -138,9 +138,8 @@ class ModelInputs:
     def next_level_rows(self, trial_ids: list[int]) -> np.ndarray:
         """Rows ``(k, width)`` of ``trial_ids`` at their next level (last observed + 1)."""
         rows = self.ledger.rows(trial_ids)
-        levels = np.minimum(self.ledger.last_levels[rows] + 1, self.ledger.max_t)
         N = self.scale(self.ledger.curves[rows])
-        return self.layout.pack(self.ledger.X[rows], N, levels)
+        return self.layout.pack(self.ledger.X[rows], N, self.ledger.next_levels(trial_ids))
 
     def new_config_rows(self, X: np.ndarray) -> np.ndarray:
         """Rows ``(k, width)`` of unseen configurations ``X (k, d)`` at level 1."""

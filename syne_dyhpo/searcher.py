@@ -259,8 +259,7 @@ class DyHPOSearcher:
         rows, y = self._training_data()
         running = ledger.with_status(RUNNING)
         pending = inputs.next_level_rows(running) if running else None
-        paused_levels = np.minimum(ledger.last_levels[ledger.rows(paused)] + 1, ledger.max_t)
-        levels = np.concatenate([paused_levels, np.ones(len(new_X), dtype=int)])
+        levels = np.concatenate([ledger.next_levels(paused), np.ones(len(new_X), dtype=int)])
         horizons, log_levels = self._horizons(levels)
         parts = [inputs.next_level_rows(paused)] if paused else []
         if len(new_X):

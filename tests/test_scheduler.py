@@ -183,7 +183,7 @@ def test_rate_keeps_the_best_improvement_per_level_over_its_horizons(monkeypatch
     for lookahead in ("next", "final"):
         searcher.lookahead = lookahead
         alone[lookahead] = searcher._scores(paused, new_X)
-    levels = np.concatenate([trials.last_levels[trials.rows(paused)] + 1, np.ones(len(new_X))])
+    levels = np.concatenate([trials.next_levels(paused), np.ones(len(new_X))])
     per_level_final = alone["final"] - np.log(scheduler.max_t - levels + 1)
     np.testing.assert_allclose(two_horizons, np.maximum(alone["next"], per_level_final))
     assert np.any(exact > alone["next"] + 1e-6)  # some later horizon pays for its levels
