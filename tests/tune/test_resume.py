@@ -18,7 +18,7 @@ from syne_dyhpo import tune
 from tests.tune import objectives
 
 ROOT = Path(__file__).resolve().parents[2]
-BUDGET = 24
+BUDGET = 60  # leaves each killed run more epochs than it can train before the kill
 DRIVER = f"""
 import sys
 from syne_tune.config_space import uniform
