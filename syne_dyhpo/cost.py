@@ -44,16 +44,72 @@ def predicted_log_costs(
     """
     if not len(started_costs):
         return np.zeros(len(paused_costs) + len(new_X))
-    typical = float(np.median(started_costs))
-    paused = np.where(np.isfinite(paused_costs), paused_costs, typical)
+    paused = np.where(np.isfinite(paused_costs), paused_costs, np.median(started_costs))
     if not len(new_X):
         return paused
-    k = min(NEIGHBOURS, len(started_costs))
-    # |a - b|^2 = |a|^2 - 2 a.b + |b|^2: one matrix product instead of a (k, s, d) array
+    rows, _ = _nearest(new_X, started_X, min(NEIGHBOURS, len(started_costs)))
+    return np.concatenate([paused, started_costs[rows].mean(axis=1)])
+
+
+def _nearest(new_X: np.ndarray, started_X: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Rows ``(c, k)`` of ``started_X (s, d)`` nearest to each of ``new_X (c, d)``
+    (``k <= s``), and their squared distances ``(c, k)``."""
+    # |a - b|^2 = |a|^2 - 2 a.b + |b|^2: one matrix product instead of a (c, s, d) array
     sq_dist = (
         np.square(new_X).sum(axis=1)[:, None]
         - 2.0 * new_X @ started_X.T
         + np.square(started_X).sum(axis=1)[None, :]
     )
-    nearest = np.argpartition(sq_dist, k - 1, axis=1)[:, :k]
-    return np.concatenate([paused, started_costs[nearest].mean(axis=1)])
+    rows = np.argpartition(sq_dist, k - 1, axis=1)[:, :k]
+    return rows, np.take_along_axis(sq_dist, rows, axis=1)
+
+
+class NearestMeasured:
+    """The :data:`NEIGHBOURS` nearest measured started configurations of each
+    member of a pool of unseen ones, kept while both change: an update
+    computes only the distances of new pool members and of newly measured
+    configurations, so the costs of :func:`predicted_log_costs` come at
+    ``O(new)`` per decision instead of ``O(pool x started)``.
+
+    Started configurations are the rows of the ledger's ``X`` (``(s, d)``,
+    rows never move); a row once measured stays measured.
+    """
+
+    def __init__(self, dim: int):
+        self._X = np.zeros((0, dim))  # the pool
+        self._rows = np.zeros((0, NEIGHBOURS), dtype=np.int64)  # nearest rows; -1: none
+        self._dist = np.zeros((0, NEIGHBOURS))  # their squared distances; inf: none
+        self._merged = np.zeros(0, dtype=bool)  # started rows taken into account
+
+    def update(
+        self, kept: np.ndarray, fresh_X: np.ndarray, X: np.ndarray, measured: np.ndarray
+    ) -> None:
+        """The pool is now its members ``kept (k,)`` (indices into the pool
+        before) followed by ``fresh_X (f, d)``; ``X (s, d)`` are the started
+        configurations and ``measured (s,)`` marks those with a measured cost."""
+        merged = np.zeros(len(X), dtype=bool)
+        merged[: len(self._merged)] = self._merged
+        added = np.flatnonzero(measured & ~merged)
+        pool_X = np.vstack([self._X[kept], fresh_X])
+        rows = np.vstack([self._rows[kept], np.full((len(fresh_X), NEIGHBOURS), -1)])
+        dist = np.vstack([self._dist[kept], np.full((len(fresh_X), NEIGHBOURS), np.inf)])
+        fresh = slice(len(kept), None)
+        if len(fresh_X) and merged.any():  # fresh members against all measured before
+            known = np.flatnonzero(merged)
+            near, d = _nearest(fresh_X, X[known], min(NEIGHBOURS, len(known)))
+            rows[fresh, : near.shape[1]], dist[fresh, : near.shape[1]] = known[near], d
+        if len(added) and len(pool_X):  # every member against the newly measured
+            near, d = _nearest(pool_X, X[added], min(NEIGHBOURS, len(added)))
+            rows, dist = np.hstack([rows, added[near]]), np.hstack([dist, d])
+            best = np.argsort(dist, axis=1, kind="stable")[:, :NEIGHBOURS]
+            rows, dist = np.take_along_axis(rows, best, 1), np.take_along_axis(dist, best, 1)
+        self._X, self._rows, self._dist, self._merged = pool_X, rows, dist, measured.copy()
+
+    def log_costs(self, started_costs: np.ndarray) -> np.ndarray:
+        """``(pool,)`` mean of the ``started_costs (s,)`` of each pool member's
+        nearest measured configurations; zeros if none is measured."""
+        found = self._rows >= 0
+        if not found.any():
+            return np.zeros(len(self._rows))
+        costs = np.where(found, started_costs[np.maximum(self._rows, 0)], 0.0)
+        return costs.sum(axis=1) / found.sum(axis=1)

@@ -37,7 +37,7 @@ import numpy as np
 
 from syne_dyhpo._surrogate import DeepKernelSurrogate, SurrogateUnavailableError
 from syne_dyhpo.acquisition import log_expected_improvement
-from syne_dyhpo.cost import predicted_log_costs
+from syne_dyhpo.cost import NearestMeasured
 from syne_dyhpo.ledger import RUNNING, TrialLedger
 from syne_dyhpo.model_inputs import ConditioningSet, ModelInputs
 from syne_dyhpo.promotion import owed_promotions
@@ -48,10 +48,11 @@ logger = logging.getLogger(__name__)
 # The GP needs at least this many observations; before, new configurations are random.
 MIN_OBSERVATIONS_FOR_MODEL = 2
 # The pool of unseen candidates is renewed by this fraction (1 / POOL_REFRESH) per
-# decision: sampling and encoding hundreds of configurations every time would
-# dominate the decision cost, and a pool that renews fully every few decisions
-# explores the space as well.
-POOL_REFRESH = 8
+# decision, at least one: every fresh member costs a sample, an encoding and the
+# O(n^2) kernel columns of its horizons, the largest part of a decision where the
+# model is not refit, while a pool that renews fully every few dozen decisions
+# still explores the space (thousands of fresh samples in a run of thousands).
+POOL_REFRESH = 32
 #: Levels a candidate's improvement is measured at (see the module docstring).
 LOOKAHEADS = ("next", "final", "rate")
 #: Horizons of ``lookahead="rate"``: fractions of the way from a candidate's
@@ -127,6 +128,7 @@ class DyHPOSearcher:
         self._pool: list[dict[str, Any]] = []
         self._pool_keys: list[str] = []
         self._pool_X = np.zeros((0, encoder.dim))
+        self._pool_neighbours = NearestMeasured(encoder.dim)
         self._observations_at_fit = 0
         self._decided: tuple[int, Choice | None] | None = None  # (ledger version, choice)
 
@@ -177,7 +179,7 @@ class DyHPOSearcher:
         replaced by fresh random samples at every decision. Deduplicated, never
         containing a started configuration.
         """
-        n_keep = len(self._pool) - self.num_new_candidates // POOL_REFRESH
+        n_keep = len(self._pool) - max(1, self.num_new_candidates // POOL_REFRESH)
         keep = [i for i in range(max(n_keep, 0)) if self._pool_keys[i] not in self._started_keys]
         configs = [self._pool[i] for i in keep]
         keys = [self._pool_keys[i] for i in keep]
@@ -189,8 +191,14 @@ class DyHPOSearcher:
                 seen.add(key)
                 fresh.append(config)
                 keys.append(key)
+        fresh_X = self.encoder.encode(fresh)
         self._pool, self._pool_keys = configs + fresh, keys
-        self._pool_X = np.vstack([self._pool_X[keep], self.encoder.encode(fresh)])
+        self._pool_X = np.vstack([self._pool_X[keep], fresh_X])
+        if self.cost_aware:
+            measured = np.isfinite(self.ledger.log_costs)
+            self._pool_neighbours.update(
+                np.array(keep, dtype=int), fresh_X, self.ledger.X, measured
+            )
         return self._pool, self._pool_X
 
     def _training_data(self) -> tuple[np.ndarray, np.ndarray]:
@@ -230,13 +238,16 @@ class DyHPOSearcher:
 
     def _log_costs(self, paused: list[int], new_X: np.ndarray) -> np.ndarray:
         """Predicted log seconds of each candidate's next level, shape ``(m,)``
-        (zeros unless cost-aware)."""
-        if not self.cost_aware:
-            return np.zeros(len(paused) + len(new_X))
+        (zeros unless cost-aware): what :func:`~syne_dyhpo.cost.predicted_log_costs`
+        computes, with the unseen configurations' neighbours kept across decisions."""
         costs = self.ledger.log_costs
         measured = np.isfinite(costs)
+        if not self.cost_aware or not measured.any():
+            return np.zeros(len(paused) + len(new_X))
         paused_costs = costs[self.ledger.rows(paused)]
-        return predicted_log_costs(paused_costs, self.ledger.X[measured], costs[measured], new_X)
+        paused_costs = np.where(np.isfinite(paused_costs), paused_costs, np.median(costs[measured]))
+        new_costs = self._pool_neighbours.log_costs(costs) if len(new_X) else np.zeros(0)
+        return np.concatenate([paused_costs, new_costs])
 
     def _horizons(self, levels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Levels ``(h, m)`` each candidate is scored at, given its next levels

@@ -3,12 +3,14 @@ from datetime import datetime
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from syne_tune.backend.trial_status import Trial
 from syne_tune.config_space import uniform
 from syne_tune.constants import ST_TUNER_TIME
 
 from syne_dyhpo import DyHPO
-from syne_dyhpo.cost import NEIGHBOURS, log_level_cost, predicted_log_costs
+from syne_dyhpo.cost import NEIGHBOURS, NearestMeasured, log_level_cost, predicted_log_costs
 from tests.scheduler_driver import drive
 
 
@@ -78,3 +80,24 @@ def test_levels_are_timed_by_the_tuner_clock_or_else_the_process_clock():
     # the simulated clock is at 0 before the first result: the level took 42 s
     assert simulated.trials[0].seconds[0] == 42.0
     assert 0.01 <= real.trials[0].seconds[0] < 5.0
+
+
+@settings(max_examples=40, deadline=None)
+@given(seed=st.integers(0, 2**31 - 1), steps=st.integers(1, 8))
+def test_kept_neighbours_give_the_costs_of_the_direct_computation(seed, steps):
+    """A pool that changes member by member and a measured set that grows give,
+    at every step, the costs computed from scratch."""
+    rng = np.random.default_rng(seed)
+    X = rng.random((40, 3))  # every started configuration; distances without ties
+    costs = rng.normal(size=40)
+    measured = np.zeros(40, dtype=bool)
+    neighbours = NearestMeasured(dim=3)
+    pool = np.zeros((0, 3))
+    for _ in range(steps):
+        measured |= rng.random(40) < 0.15
+        kept = np.sort(rng.choice(len(pool), size=rng.integers(0, len(pool) + 1), replace=False))
+        fresh = rng.random((int(rng.integers(0, 6)), 3))
+        neighbours.update(kept, fresh, X, measured)
+        pool = np.vstack([pool[kept], fresh])
+        direct = predicted_log_costs(np.zeros(0), X[measured], costs[measured], pool)
+        np.testing.assert_allclose(neighbours.log_costs(costs), direct)

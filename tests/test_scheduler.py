@@ -89,7 +89,8 @@ def _suggested(scheduler: DyHPO, log) -> tuple[Trial, int]:
 
 
 def test_the_decision_made_at_a_pause_is_the_one_the_free_worker_gets(monkeypatch):
-    scheduler = make()
+    # no promotion floor: it could owe the reporting trial its next level
+    scheduler = make(reduction_factor=None)
     log = drive(scheduler, quadratic_curve, decisions=20, n_workers=1)
     searcher = scheduler.searcher
     made = []
@@ -161,12 +162,13 @@ def test_lookahead_sets_the_level_every_candidate_is_scored_at(monkeypatch, look
         assert set(np.unique(levels)) > {1.0}  # new configurations at 1, paused ones later
 
 
-def test_rate_keeps_the_best_improvement_per_level_over_its_horizons(monkeypatch):
-    def crossing_curve(config: dict, level: int) -> float:  # x sets how fast it falls
-        return (config["x"] - 0.5) ** 2 + (1.0 + config["x"]) / level
+def _crossing_curve(config: dict, level: int) -> float:  # x sets how fast it falls
+    return (config["x"] - 0.5) ** 2 + (1.0 + config["x"]) / level
 
+
+def test_rate_keeps_the_best_improvement_per_level_over_its_horizons(monkeypatch):
     scheduler = make(lookahead="rate")
-    drive(scheduler, crossing_curve, decisions=30, n_workers=1)
+    drive(scheduler, _crossing_curve, decisions=30, n_workers=1)
     searcher, trials = scheduler.searcher, scheduler.trials
     paused, (_, new_X) = trials.resumable(), searcher._new_candidates()
     assert paused
@@ -186,7 +188,23 @@ def test_rate_keeps_the_best_improvement_per_level_over_its_horizons(monkeypatch
     levels = np.concatenate([trials.next_levels(paused), np.ones(len(new_X))])
     per_level_final = alone["final"] - np.log(scheduler.max_t - levels + 1)
     np.testing.assert_allclose(two_horizons, np.maximum(alone["next"], per_level_final))
-    assert np.any(exact > alone["next"] + 1e-6)  # some later horizon pays for its levels
+
+
+def test_a_later_horizon_pays_for_its_levels_where_curves_cross():
+    """On curves where the configurations that start worse end better, some
+    candidate's best improvement per level lies beyond its next level (in at
+    least one of four runs: whether it does at a given moment depends on the
+    model)."""
+    gains = 0
+    for seed in range(4):
+        scheduler = make(lookahead="rate", random_seed=seed)
+        drive(scheduler, _crossing_curve, decisions=30, n_workers=1)
+        searcher = scheduler.searcher
+        paused, (_, new_X) = scheduler.trials.resumable(), searcher._new_candidates()
+        rate = searcher._scores(paused, new_X)
+        searcher.lookahead = "next"
+        gains += int(np.sum(rate > searcher._scores(paused, new_X) + 1e-6))
+    assert gains > 0
 
 
 def test_predict_gives_the_posterior_of_trials_at_any_level_without_refitting():

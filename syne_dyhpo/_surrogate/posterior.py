@@ -13,9 +13,12 @@ Notation:
 With ``V_c`` at hand the posterior mean is ``V_c^T chol^-1 r`` and the variance
 ``outputscale - |V_c|^2`` per column: ``O(n)`` per candidate. Between two fits
 of the network the features do not change, so :class:`KernelFactor` extends
-``chol`` by the rows of new observations (a block Cholesky update) and
-:class:`WhitenedColumns` extends each kept column by the same rows, instead
-of recomputing either (``O(n^3)`` and ``O(n^2)`` per column).
+``chol`` in place by the rows of new observations (a block Cholesky update)
+and :class:`WhitenedColumns` extends each kept column by the same rows,
+instead of recomputing either (``O(n^3)`` and ``O(n^2)`` per column). Both
+keep their features divided by the lengthscale together with their squared
+norms (:class:`Scaled`), so a kernel block against them costs one matrix
+product.
 
 Pending evaluations are "kriging believer" fantasies (Ginsbourger, Le Riche,
 Carraro 2010): observed at their posterior mean, they leave the posterior mean
@@ -36,6 +39,18 @@ JITTERS = (0.0, 1e-8, 1e-6, 1e-4)
 
 
 @dataclass(frozen=True)
+class Scaled:
+    """Features divided by the lengthscale, ``A (n, k)``, and their squared
+    norms ``sq (n,)``: what a kernel block needs of one side."""
+
+    A: torch.Tensor
+    sq: torch.Tensor
+
+    def __len__(self) -> int:
+        return len(self.A)
+
+
+@dataclass(frozen=True)
 class RBFKernel:
     """``outputscale * exp(-|z1 - z2|^2 / (2 lengthscale^2))`` plus ``noise``,
     the likelihood variance, added on the diagonal of training covariances."""
@@ -44,16 +59,23 @@ class RBFKernel:
     lengthscale: torch.Tensor
     noise: torch.Tensor
 
-    def __call__(self, Z1: torch.Tensor, Z2: torch.Tensor) -> torch.Tensor:
+    def scale(self, Z: torch.Tensor) -> Scaled:
+        A = Z / self.lengthscale
+        return Scaled(A, A.square().sum(dim=1))
+
+    def between(self, a: Scaled, b: Scaled) -> torch.Tensor:
         """Kernel matrix ``(n1, n2)``; differentiable everywhere (the squared
         distance is expanded, as gpytorch does, rather than taken from ``cdist``)."""
-        A, B = Z1 / self.lengthscale, Z2 / self.lengthscale
-        sq_dist = A.square().sum(dim=1, keepdim=True) - 2.0 * A @ B.T + B.square().sum(dim=1)
+        sq_dist = a.sq[:, None] - 2.0 * a.A @ b.A.T + b.sq[None, :]
         return self.outputscale * torch.exp(-0.5 * sq_dist.clamp_min(0.0))
 
-    def noisy(self, Z: torch.Tensor) -> torch.Tensor:
-        """``K_zz + noise I``, shape ``(n, n)``."""
-        return self(Z, Z) + self.noise * torch.eye(len(Z), dtype=Z.dtype)
+    def __call__(self, Z1: torch.Tensor, Z2: torch.Tensor) -> torch.Tensor:
+        """Kernel matrix ``(n1, n2)`` of features ``Z1 (n1, k)`` and ``Z2 (n2, k)``."""
+        return self.between(self.scale(Z1), self.scale(Z2))
+
+    def noisy(self, a: Scaled) -> torch.Tensor:
+        """``K_aa + noise I``, shape ``(n, n)``."""
+        return self.between(a, a) + self.noise * torch.eye(len(a), dtype=a.A.dtype)
 
 
 def robust_cholesky(K: torch.Tensor) -> torch.Tensor:
@@ -71,27 +93,59 @@ def robust_cholesky(K: torch.Tensor) -> torch.Tensor:
     raise torch.linalg.LinAlgError("kernel matrix is not positive definite even with jitter")
 
 
-@dataclass(frozen=True)
+def _grown(buffer: torch.Tensor, *sizes: int) -> torch.Tensor:
+    """``buffer`` if its leading dimensions hold ``sizes``, else a zero buffer
+    with each too small one doubled past its size, holding a copy of it."""
+    if all(n >= size for n, size in zip(buffer.shape, sizes, strict=False)):
+        return buffer
+    shape = list(buffer.shape)
+    for i, size in enumerate(sizes):
+        shape[i] = shape[i] if shape[i] >= size else 2 * size
+    grown = buffer.new_zeros(shape)
+    grown[tuple(slice(0, n) for n in buffer.shape)] = buffer
+    return grown
+
+
 class KernelFactor:
-    """Training features ``Z (n, k)`` and ``chol (n, n)`` of ``K_xx + noise I``."""
+    """Training features ``Z (n, k)`` (kept :class:`Scaled`) and ``chol (n, n)``
+    of ``K_zz + noise I``, extended in place by appended rows; buffers double
+    when full."""
 
-    kernel: RBFKernel
-    Z: torch.Tensor
-    chol: torch.Tensor
+    def __init__(self, kernel: RBFKernel, Z: torch.Tensor):
+        self.kernel = kernel
+        scaled = kernel.scale(Z)
+        self.n = len(Z)
+        self._A, self._sq = scaled.A, scaled.sq
+        self._chol = robust_cholesky(kernel.noisy(scaled))
 
-    @classmethod
-    def build(cls, kernel: RBFKernel, Z: torch.Tensor) -> KernelFactor:
-        return cls(kernel, Z, robust_cholesky(kernel.noisy(Z)))
+    @property
+    def scaled(self) -> Scaled:
+        return Scaled(self._A[: self.n], self._sq[: self.n])
 
-    def extended(self, Z_new: torch.Tensor) -> KernelFactor:
-        """The factor of ``[Z; Z_new]``: ``chol' = [[chol, 0], [B^T, C]]`` with
-        ``B = chol^-1 K_x,new`` and ``C C^T = K_new,new + noise I - B^T B``."""
-        B = torch.linalg.solve_triangular(self.chol, self.kernel(self.Z, Z_new), upper=False)
-        C = robust_cholesky(self.kernel.noisy(Z_new) - B.T @ B)
-        top = torch.cat([self.chol, torch.zeros_like(B)], dim=1)
-        return KernelFactor(
-            self.kernel, torch.cat([self.Z, Z_new]), torch.cat([top, torch.cat([B.T, C], dim=1)])
+    @property
+    def chol(self) -> torch.Tensor:
+        return self._chol[: self.n, : self.n]
+
+    def extend(self, Z_new: torch.Tensor) -> tuple[Scaled, torch.Tensor, torch.Tensor]:
+        """Append the rows of ``Z_new (q, k)``: ``chol' = [[chol, 0], [B^T, C]]``
+        with ``B = chol^-1 K_z,new`` and ``C C^T = K_new,new + noise I - B^T B``.
+        Returns the new rows :class:`Scaled`, ``B^T (q, n)`` and ``C (q, q)``;
+        the factor is unchanged if it raises.
+
+        :raises torch.linalg.LinAlgError: ``C`` not positive definite.
+        """
+        new = self.kernel.scale(Z_new)
+        B = torch.linalg.solve_triangular(
+            self.chol, self.kernel.between(self.scaled, new), upper=False
         )
+        C = robust_cholesky(self.kernel.noisy(new) - B.T @ B)
+        n, q = self.n, len(Z_new)
+        self._A, self._sq = _grown(self._A, n + q), _grown(self._sq, n + q)
+        self._chol = _grown(self._chol, n + q, n + q)
+        self._A[n : n + q], self._sq[n : n + q] = new.A, new.sq
+        self._chol[n : n + q, :n], self._chol[n : n + q, n : n + q] = B.T, C
+        self.n = n + q
+        return new, B.T, C
 
 
 class WhitenedColumns:
@@ -102,28 +156,31 @@ class WhitenedColumns:
     instance whenever it changes. Columns and rows are appended in place, in
     buffers that double when full.
 
-    :param factor: the factor the columns are whitened by.
+    :param factor: the factor the columns are whitened by; it grows only
+        through :meth:`extend`.
     """
 
     def __init__(self, factor: KernelFactor):
         self.factor = factor
         self._index: dict[bytes, int] = {}
-        self._Z = factor.Z.new_zeros((64, factor.Z.shape[1]))
-        self._V = factor.Z.new_zeros((max(len(factor.Z), 64), 64))
-        self._sq = factor.Z.new_zeros(64)
+        k = factor.scaled.A.shape[1]
+        self._A = factor.scaled.A.new_zeros((64, k))
+        self._A_sq = factor.scaled.A.new_zeros(64)
+        self._V = factor.scaled.A.new_zeros((max(factor.n, 64), 64))
+        self._sq = factor.scaled.A.new_zeros(64)
 
     def __len__(self) -> int:
         return len(self._index)
 
     @property
-    def Z_c(self) -> torch.Tensor:
-        """``(m, k)`` features of the columns."""
-        return self._Z[: len(self)]
+    def scaled(self) -> Scaled:
+        """The columns' candidate features."""
+        return Scaled(self._A[: len(self)], self._A_sq[: len(self)])
 
     @property
     def V(self) -> torch.Tensor:
         """``(n, m)`` whitened columns."""
-        return self._V[: len(self.factor.Z), : len(self)]
+        return self._V[: self.factor.n, : len(self)]
 
     @property
     def sq(self) -> torch.Tensor:
@@ -132,29 +189,25 @@ class WhitenedColumns:
 
     def _reserve(self, rows: int, columns: int) -> None:
         """Room for ``rows`` rows and ``columns`` columns."""
-        n_cap, m_cap = self._V.shape
-        if rows <= n_cap and columns <= m_cap:
-            return
-        n_cap, m_cap = max(n_cap, 2 * rows), max(m_cap, 2 * columns)
-        V = self._V.new_zeros((n_cap, m_cap))
-        V[: len(self.factor.Z), : len(self)] = self.V
-        Z, sq = self._Z.new_zeros((m_cap, self._Z.shape[1])), self._sq.new_zeros(m_cap)
-        Z[: len(self)], sq[: len(self)] = self.Z_c, self.sq
-        self._V, self._Z, self._sq = V, Z, sq
+        self._V = _grown(self._V, rows, columns)
+        self._A, self._A_sq = _grown(self._A, columns), _grown(self._A_sq, columns)
+        self._sq = _grown(self._sq, columns)
 
-    def follow(self, factor: KernelFactor) -> None:
-        """Move the columns to ``factor``, which extends the current one by
-        appended rows: ``V' = [V; C^-1 (K_new,c - B^T V)]`` with ``[B^T, C]`` the
-        new rows of its Cholesky factor."""
-        n, n_new, m = len(self.factor.Z), len(factor.Z), len(self)
-        self._reserve(n_new, m)
-        if n_new > n and m:
-            B_t, C = factor.chol[n:, :n], factor.chol[n:, n:]
-            K_new = factor.kernel(factor.Z[n:], self.Z_c)
-            bottom = torch.linalg.solve_triangular(C, K_new - B_t @ self.V, upper=False)
-            self._V[n:n_new, :m] = bottom
+    def extend(self, Z_new: torch.Tensor) -> None:
+        """Extend the factor by the observations ``Z_new (q, k)`` and every
+        column with it: ``V' = [V; C^-1 (K_new,c - B^T V)]``.
+
+        :raises torch.linalg.LinAlgError: the factor could not be extended
+            (then nothing changed).
+        """
+        n, m = self.factor.n, len(self)
+        new, B_t, C = self.factor.extend(Z_new)
+        self._reserve(self.factor.n, m)
+        if m:
+            K_new = self.factor.kernel.between(new, self.scaled)
+            bottom = torch.linalg.solve_triangular(C, K_new - B_t @ self._V[:n, :m], upper=False)
+            self._V[n : self.factor.n, :m] = bottom
             self._sq[:m] += bottom.square().sum(dim=0)
-        self.factor = factor
 
     def lookup(self, keys: list[bytes], features) -> torch.Tensor:
         """Column indices ``(m,)`` of ``keys``; the missing ones are added, with
@@ -163,13 +216,14 @@ class WhitenedColumns:
         found = [index.get(key, -1) for key in keys]
         missing = {keys[i]: i for i, column in enumerate(found) if column < 0}
         if missing:
-            Z_new = features(list(missing.values()))
+            new = self.factor.kernel.scale(features(list(missing.values())))
             V_new = torch.linalg.solve_triangular(
-                self.factor.chol, self.factor.kernel(self.factor.Z, Z_new), upper=False
+                self.factor.chol, self.factor.kernel.between(self.factor.scaled, new), upper=False
             )
             m, k = len(self), len(missing)
-            self._reserve(len(self.factor.Z), m + k)
-            self._Z[m : m + k], self._V[: len(self.factor.Z), m : m + k] = Z_new, V_new
+            self._reserve(self.factor.n, m + k)
+            self._A[m : m + k], self._A_sq[m : m + k] = new.A, new.sq
+            self._V[: self.factor.n, m : m + k] = V_new
             self._sq[m : m + k] = V_new.square().sum(dim=0)
             for j, key in enumerate(missing):
                 index[key] = m + j
@@ -180,10 +234,10 @@ class WhitenedColumns:
         """Drop every column whose key is not in ``keys``."""
         kept = [(key, i) for key, i in self._index.items() if key in keys]
         columns = torch.as_tensor([i for _, i in kept], dtype=torch.long)
-        Z_c, V, sq = self.Z_c[columns], self.V[:, columns], self.sq[columns]
+        A, A_sq, V, sq = self._A[columns], self._A_sq[columns], self.V[:, columns], self.sq[columns]
         self._index = {key: j for j, (key, _) in enumerate(kept)}
         m = len(kept)
-        self._Z[:m], self._V[: len(self.factor.Z), :m], self._sq[:m] = Z_c, V, sq
+        self._A[:m], self._A_sq[:m], self._V[: self.factor.n, :m], self._sq[:m] = A, A_sq, V, sq
 
 
 def believer_moments(
@@ -191,16 +245,19 @@ def believer_moments(
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Posterior mean offset and variance ``(m,)`` of the candidate columns
     ``index (m,)`` given centred targets ``r (n,)`` and pending features ``Z_p
-    (p, k)`` (``p`` may be 0). Computed for every kept column, then indexed:
-    cheaper than gathering the columns."""
+    (p, k)`` (``p`` may be 0). Products with the columns are taken for every
+    kept column, then indexed: cheaper than gathering the columns."""
     factor = columns.factor
-    kernel, chol, V = factor.kernel, factor.chol, columns.V
-    w = torch.linalg.solve_triangular(chol, r.unsqueeze(-1), upper=False).squeeze(-1)
-    mean = (w @ V)[index]
+    kernel, chol = factor.kernel, factor.chol
+    pending = kernel.scale(Z_p)
+    w = torch.linalg.solve_triangular(chol, r.unsqueeze(-1), upper=False)
+    V_p = torch.linalg.solve_triangular(chol, kernel.between(factor.scaled, pending), upper=False)
+    # one pass over the (n, m) columns for the mean and every pending cross term
+    products = torch.cat([w, V_p], dim=1).T @ columns.V  # (1 + p, m)
+    mean = products[0, index]
     var = kernel.outputscale - columns.sq[index]
     if len(Z_p):
-        V_p = torch.linalg.solve_triangular(chol, kernel(factor.Z, Z_p), upper=False)
-        S_pp = kernel.noisy(Z_p) - V_p.T @ V_p
-        S_cp = (kernel(columns.Z_c, Z_p) - V.T @ V_p)[index]
+        S_pp = kernel.noisy(pending) - V_p.T @ V_p
+        S_cp = (kernel.between(columns.scaled, pending) - products[1:].T)[index]
         var = var - (S_cp * torch.linalg.solve(S_pp, S_cp.T).T).sum(dim=1)
     return mean, var.clamp_min(0.0)

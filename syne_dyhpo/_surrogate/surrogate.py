@@ -38,6 +38,10 @@ from syne_dyhpo.model_inputs import RowLayout
 logger = logging.getLogger(__name__)
 
 DTYPE = torch.float64
+#: Columns of candidate rows no longer asked for are dropped once they exceed
+#: this fraction of the rows asked for: every decision reads every kept column,
+#: and dropping costs about one such read.
+STALE_COLUMNS = 0.25
 
 
 class NonFiniteLossError(ArithmeticError):
@@ -172,15 +176,13 @@ class DeepKernelSurrogate:
                 try:
                     if n_old < len(inputs):
                         new_rows = torch.as_tensor(inputs[n_old:], dtype=DTYPE)
-                        columns.follow(
-                            columns.factor.extended(self.model.feature_extractor(new_rows))
-                        )
+                        columns.extend(self.model.feature_extractor(new_rows))
                     self._cache = (inputs, columns)
                     return columns
                 except torch.linalg.LinAlgError:
                     pass  # ill-conditioned update: refactorize
         Z = self.model.feature_extractor(torch.as_tensor(inputs, dtype=DTYPE))
-        columns = WhitenedColumns(KernelFactor.build(self._kernel(), Z))
+        columns = WhitenedColumns(KernelFactor(self._kernel(), Z))
         self._cache = (inputs, columns)
         return columns
 
@@ -215,7 +217,7 @@ class DeepKernelSurrogate:
                 index = columns.lookup(
                     keys, lambda rows: features(torch.as_tensor(test_inputs[rows], dtype=DTYPE))
                 )
-                if len(columns) > 2 * len(test_inputs):
+                if len(columns) > (1 + STALE_COLUMNS) * len(test_inputs):
                     columns.keep_only(set(keys))
                     index = columns.lookup(keys, None)
                 constant = self.model.mean_module.constant.detach()
@@ -241,7 +243,7 @@ def log_likelihood_per_point(
     with ``r`` the centred targets and ``K`` the noisy kernel matrix."""
     covar = model.covar_module
     kernel = RBFKernel(covar.outputscale, covar.base_kernel.lengthscale, model.likelihood.noise)
-    chol = robust_cholesky(kernel.noisy(model.feature_extractor(inputs)))
+    chol = robust_cholesky(kernel.noisy(kernel.scale(model.feature_extractor(inputs))))
     r = (y - model.mean_module.constant).unsqueeze(-1)
     fit = (r * torch.cholesky_solve(r, chol)).sum()
     log_det = 2.0 * chol.diagonal().log().sum()

@@ -48,7 +48,7 @@ def _columns(factor, Z_test) -> tuple[WhitenedColumns, torch.Tensor]:
 
 
 def _ours(model, X, y, X_test, X_pending):
-    columns, index = _columns(KernelFactor.build(_kernel(model), X), X_test)
+    columns, index = _columns(KernelFactor(_kernel(model), X), X_test)
     constant = model.mean_module.constant.detach()
     mean, variance = believer_moments(columns, index, y - constant, X_pending)
     return mean + constant, variance
@@ -97,9 +97,13 @@ def test_extended_factor_equals_the_factor_built_on_all_rows():
     gen = torch.Generator().manual_seed(2)
     Z = torch.rand(40, 3, generator=gen, dtype=DTYPE)
     kernel = _kernel(_gp(Z, Z.sum(dim=1)))
-    factor = KernelFactor.build(kernel, Z[:25]).extended(Z[25:31]).extended(Z[31:])
-    full = KernelFactor.build(kernel, Z)
-    torch.testing.assert_close(factor.Z, Z)
+    factor = KernelFactor(kernel, Z[:25])
+    factor.extend(Z[25:31])
+    factor.extend(Z[31:])
+    full = KernelFactor(kernel, Z)
+    assert factor.n == 40
+    torch.testing.assert_close(factor.scaled.A, full.scaled.A)
+    torch.testing.assert_close(factor.scaled.sq, full.scaled.sq)
     torch.testing.assert_close(factor.chol, full.chol, rtol=1e-9, atol=1e-10)
     assert torch.all(factor.chol.triu(diagonal=1) == 0)
 
@@ -109,14 +113,12 @@ def test_columns_followed_through_extensions_equal_columns_built_on_all_rows():
     Z, Z_test = (torch.rand(n, 3, generator=gen, dtype=DTYPE) for n in (40, 9))
     r = torch.sin(3 * Z.sum(dim=1))
     kernel = _kernel(_gp(Z, r))
-    factor = KernelFactor.build(kernel, Z[:20])
-    followed, _ = _columns(factor, Z_test[:5])
+    followed, _ = _columns(KernelFactor(kernel, Z[:20]), Z_test[:5])
     for end in (21, 33, 40):  # appended observations, then a new candidate column
-        factor = factor.extended(Z[len(factor.Z) : end])
-        followed.follow(factor)
+        followed.extend(Z[followed.factor.n : end])
     keys = [bytes([i]) for i in range(9)]
     index = followed.lookup(keys, lambda rows: Z_test[rows])  # four new columns
-    fresh, fresh_index = _columns(KernelFactor.build(kernel, Z), Z_test)
+    fresh, fresh_index = _columns(KernelFactor(kernel, Z), Z_test)
     torch.testing.assert_close(followed.V[:, index], fresh.V[:, fresh_index], rtol=1e-8, atol=1e-10)
     torch.testing.assert_close(followed.sq[index], fresh.sq[fresh_index], rtol=1e-8, atol=1e-10)
     for ours, theirs in zip(
@@ -130,7 +132,7 @@ def test_columns_followed_through_extensions_equal_columns_built_on_all_rows():
 def test_columns_keep_only_the_keys_asked_for_and_find_them_again():
     gen = torch.Generator().manual_seed(4)
     Z, Z_test = (torch.rand(n, 2, generator=gen, dtype=DTYPE) for n in (10, 6))
-    columns, index = _columns(KernelFactor.build(_kernel(_gp(Z, Z[:, 0])), Z), Z_test)
+    columns, index = _columns(KernelFactor(_kernel(_gp(Z, Z[:, 0])), Z), Z_test)
     before = columns.V[:, index[[4, 1]]].clone()
     columns.keep_only({bytes([4]), bytes([1])})
     assert len(columns) == 2
