@@ -17,6 +17,8 @@ from pathlib import Path
 import numpy as np
 from scipy.stats import rankdata
 
+from benchmarking.styles import method_label, ordered, setting_title, task_label
+
 #: Time grid: 1 %, 2 %, … 100 % of the budget, shape ``(G,)``.
 FRACTIONS = np.arange(1, 101) / 100
 SUMMARY_FRACTIONS = (0.1, 0.25, 0.5, 1.0)
@@ -38,15 +40,17 @@ def regret_curve(record: dict, fractions: np.ndarray = FRACTIONS) -> np.ndarray:
     return np.where(seen > 0, running[np.maximum(seen - 1, 0)], 1.0)
 
 
-def group_regrets(records: list[dict]) -> dict[tuple[str, int], dict[str, dict[str, np.ndarray]]]:
-    """``{(benchmark, n_workers): {task: {method: regret (S, G)}}}``, seeds in ascending order.
+def group_key(record: dict) -> tuple[str, int]:
+    """``(benchmark, n_workers)`` of a run; the benchmark is the task's file stem
+    (``lcbench`` of ``lcbench/3945``)."""
+    return record["task"].split("/")[0], record["n_workers"]
 
-    The benchmark is the task's file stem (``lcbench`` of ``lcbench/3945``).
-    """
+
+def group_regrets(records: list[dict]) -> dict[tuple[str, int], dict[str, dict[str, np.ndarray]]]:
+    """``{(benchmark, n_workers): {task: {method: regret (S, G)}}}``, seeds in ascending order."""
     runs: dict = defaultdict(lambda: defaultdict(lambda: defaultdict(dict)))
     for r in records:
-        key = (r["task"].split("/")[0], r["n_workers"])
-        runs[key][r["task"]][r["method"]][r["seed"]] = regret_curve(r)
+        runs[group_key(r)][r["task"]][r["method"]][r["seed"]] = regret_curve(r)
     return {
         key: {
             task: {m: np.stack([s[k] for k in sorted(s)]) for m, s in by_method.items()}
@@ -54,6 +58,11 @@ def group_regrets(records: list[dict]) -> dict[tuple[str, int], dict[str, dict[s
         }
         for key, tasks in runs.items()
     }
+
+
+def group_time_scales(records: list[dict]) -> dict[tuple[str, int], float]:
+    """The time scale of each group's runs (one scale per campaign folder)."""
+    return {group_key(r): r.get("time_scale", 1.0) for r in records}
 
 
 def common_seeds(by_task: dict[str, dict[str, np.ndarray]]) -> int:
@@ -107,38 +116,73 @@ def overhead(records: list[dict]) -> dict[str, dict[str, float]]:
     return table
 
 
+def decision_cost(records: list[dict]) -> dict[tuple[str, int], dict[str, dict[str, float]]]:
+    """Per group and method: the share of the budget spent in the scheduler (mean and
+    standard error over runs), milliseconds per decision, configurations started per run."""
+    runs: dict = defaultdict(lambda: defaultdict(list))
+    for r in records:
+        runs[group_key(r)][r["method"]].append(r)
+    table: dict = {}
+    for key, by_method in runs.items():
+        table[key] = {}
+        for method, group in by_method.items():
+            share = np.array([r["scheduler_seconds"] / r["budget"] for r in group])
+            decisions = sum(len(r["decisions"]["time"]) for r in group)
+            table[key][method] = {
+                "share": float(share.mean()),
+                "share_se": float(share.std(ddof=1) / np.sqrt(len(share)))
+                if len(share) > 1
+                else 0.0,
+                "ms_per_decision": 1000
+                * sum(r["scheduler_seconds"] for r in group)
+                / max(decisions, 1),
+                "configs_started": float(np.mean([sum(r["decisions"]["new"]) for r in group])),
+            }
+    return table
+
+
 def _cell(values: np.ndarray, column: int, digits: int) -> str:
     mean, se = mean_se(values)
     return f"{mean[column]:.{digits}f} ± {se[column]:.{digits}f}"
 
 
 def summary_markdown(records: list[dict]) -> str:
-    """Markdown tables: regret and rank at ``SUMMARY_FRACTIONS`` per group and task, overhead."""
+    """Markdown: per group, regret and rank at ``SUMMARY_FRACTIONS`` with the decision cost,
+    then regret per task; last, the overhead per method over all groups."""
     columns = [int(np.argmin(np.abs(FRACTIONS - f))) for f in SUMMARY_FRACTIONS]
-    head = " | ".join(f"{f:.0%}" for f in SUMMARY_FRACTIONS)
-    rule = "|---" * (1 + 2 * len(columns)) + "|"
+    percents = [f"{f:.0%}" for f in SUMMARY_FRACTIONS]
+    scales, costs = group_time_scales(records), decision_cost(records)
     lines = []
-    for (benchmark, n_workers), by_task in sorted(group_regrets(records).items()):
+    for key, by_task in sorted(group_regrets(records).items()):
+        benchmark, n_workers = key
         regret, rank = aggregate(by_task, rank=False), aggregate(by_task, rank=True)
+        title = setting_title(benchmark, len(by_task), n_workers, scales[key])
         lines += [
-            f"### {benchmark}, {n_workers} worker(s): {len(by_task)} task(s), "
-            f"{common_seeds(by_task)} seed(s)",
+            f"### {title}: {common_seeds(by_task)} seed(s)",
             "",
-            f"| method | regret {head.replace(' | ', ' | regret ')} "
-            f"| rank {head.replace(' | ', ' | rank ')} |",
-            rule,
+            "| method | "
+            + " | ".join([f"regret {p}" for p in percents] + [f"rank {p}" for p in percents])
+            + " | scheduler share of budget | ms per decision |",
+            "|---" * (3 + 2 * len(columns)) + "|",
         ]
-        for m in regret:
-            cells = [_cell(regret[m], c, 4) for c in columns] + [
-                _cell(rank[m], c, 2) for c in columns
+        for m in ordered(regret):
+            cost = costs[key][m]
+            cells = [_cell(regret[m], c, 4) for c in columns]
+            cells += [_cell(rank[m], c, 2) for c in columns]
+            cells += [
+                f"{cost['share']:.1%} ± {cost['share_se']:.1%}",
+                f"{cost['ms_per_decision']:.1f}",
             ]
-            lines.append(f"| {m} | " + " | ".join(cells) + " |")
-        lines += ["", f"Normalized regret per task ({head}):", ""]
-        lines += ["| task | method | " + head + " |", "|---" * (2 + len(columns)) + "|"]
+            lines.append(f"| {method_label(m)} | " + " | ".join(cells) + " |")
+        lines += ["", f"Normalized regret per task ({' | '.join(percents)}):", ""]
+        lines += ["| task | method | " + " | ".join(percents) + " |"]
+        lines.append("|---" * (2 + len(columns)) + "|")
         for task, by_method in sorted(by_task.items()):
-            for m, curves in sorted(by_method.items()):
-                cells = [_cell(curves, c, 4) for c in columns]
-                lines.append(f"| {task} | {m} | " + " | ".join(cells) + " |")
+            for m in ordered(by_method):
+                cells = [_cell(by_method[m], c, 4) for c in columns]
+                lines.append(
+                    f"| {task_label(task)} | {method_label(m)} | " + " | ".join(cells) + " |"
+                )
         lines.append("")
     lines += [
         "### Overhead (mean per run; scheduler seconds on the runs' clock)",
@@ -147,10 +191,12 @@ def summary_markdown(records: list[dict]) -> str:
         "| decisions / scheduler s | configs started |",
         "|---|---|---|---|---|---|---|---|",
     ]
-    for m, o in overhead(records).items():
+    table = overhead(records)
+    for m in ordered(table):
+        o = table[m]
         lines.append(
-            f"| {m} | {o['runs']} | {o['scheduler_seconds']:.1f} | {o['wallclock_seconds']:.1f} "
-            f"| {o['cpu_seconds']:.1f} "
+            f"| {method_label(m)} | {o['runs']} | {o['scheduler_seconds']:.1f} "
+            f"| {o['wallclock_seconds']:.1f} | {o['cpu_seconds']:.1f} "
             f"| {o['decisions']:.0f} | {o['decisions_per_second']:.0f} "
             f"| {o['configs_started']:.0f} |"
         )
