@@ -117,8 +117,8 @@ def overhead(records: list[dict]) -> dict[str, dict[str, float]]:
 
 
 def decision_cost(records: list[dict]) -> dict[tuple[str, int], dict[str, dict[str, float]]]:
-    """Per group and method: the share of the budget spent in the scheduler (mean and
-    standard error over runs), milliseconds per decision, configurations started per run."""
+    """Per group and method, means per run: the share of the budget spent in the scheduler
+    (and its standard error over runs) and scheduler seconds."""
     runs: dict = defaultdict(lambda: defaultdict(list))
     for r in records:
         runs[group_key(r)][r["method"]].append(r)
@@ -126,17 +126,13 @@ def decision_cost(records: list[dict]) -> dict[tuple[str, int], dict[str, dict[s
     for key, by_method in runs.items():
         table[key] = {}
         for method, group in by_method.items():
-            share = np.array([r["scheduler_seconds"] / r["budget"] for r in group])
-            decisions = sum(len(r["decisions"]["time"]) for r in group)
+            share, share_se = mean_se(
+                np.array([[r["scheduler_seconds"] / r["budget"]] for r in group])
+            )
             table[key][method] = {
-                "share": float(share.mean()),
-                "share_se": float(share.std(ddof=1) / np.sqrt(len(share)))
-                if len(share) > 1
-                else 0.0,
-                "ms_per_decision": 1000
-                * sum(r["scheduler_seconds"] for r in group)
-                / max(decisions, 1),
-                "configs_started": float(np.mean([sum(r["decisions"]["new"]) for r in group])),
+                "share": float(share[0]),
+                "share_se": float(share_se[0]),
+                "seconds": float(np.mean([r["scheduler_seconds"] for r in group])),
             }
     return table
 
@@ -162,7 +158,7 @@ def summary_markdown(records: list[dict]) -> str:
             "",
             "| method | "
             + " | ".join([f"regret {p}" for p in percents] + [f"rank {p}" for p in percents])
-            + " | scheduler share of budget | ms per decision |",
+            + " | scheduler share of budget | scheduler s per run |",
             "|---" * (3 + 2 * len(columns)) + "|",
         ]
         for m in ordered(regret):
@@ -171,7 +167,7 @@ def summary_markdown(records: list[dict]) -> str:
             cells += [_cell(rank[m], c, 2) for c in columns]
             cells += [
                 f"{cost['share']:.1%} ± {cost['share_se']:.1%}",
-                f"{cost['ms_per_decision']:.1f}",
+                f"{cost['seconds']:.1f}",
             ]
             lines.append(f"| {method_label(m)} | " + " | ".join(cells) + " |")
         lines += ["", f"Normalized regret per task ({' | '.join(percents)}):", ""]

@@ -31,7 +31,7 @@ from benchmarking.styles import method_style, ordered, setting_title, task_label
 
 REGRET_FLOOR = 1e-4  # log-scale plots show a regret of 0 at this value
 FORMATS = ("png", "pdf", "svg")
-DEFAULT_DPI = 150
+DEFAULT_DPI = 120  # light committed PNGs; --dpi 300 or --format pdf for print
 PERCENT = FRACTIONS * 100
 _MARKERS_PER_LINE = 8
 

@@ -3,7 +3,8 @@ reported, and its figures and summaries copied into ``benchmarking/figures/``.
 
 One setting is one ``--out`` subfolder (one time scale per folder) and one
 folder of committed figures. Runs already stored are skipped, so an
-interrupted campaign resumes where it stopped.
+interrupted campaign resumes where it stopped. With the ``shared`` setting,
+the figure of ``docs/method_notes.md`` (from the tables alone) is drawn again.
 """
 
 from __future__ import annotations
@@ -13,10 +14,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from benchmarking.benchmarks import select_tasks, table_files
+from benchmarking.benchmarks import select_tasks, table_files, task_table
+from benchmarking.curve_stats import plot_level_correlations
 from benchmarking.runner import RunSpec, run_campaign
 
 FIGURES = Path(__file__).parent / "figures"
+NOTES_FIGURE = Path("notes") / "level_correlation.png"  # under FIGURES
 METHODS = ("dyhpo", "asha", "random_search")
 BUDGET_MULTIPLE = 20.0
 N_WORKERS = (1, 4)
@@ -92,4 +95,9 @@ def publish(
         run_campaign(specs, folder, jobs=jobs, progress=progress)
         report(folder)
         copied += copy_figures(folder, figures / setting.name)
+        if setting.name == "shared":
+            tasks = select_tasks(list(setting.tasks), table_files(data))
+            tables = [task_table(name, path) for name, path in tasks.items()]
+            (figures / NOTES_FIGURE).parent.mkdir(parents=True, exist_ok=True)
+            copied.append(plot_level_correlations(tables, figures / NOTES_FIGURE))
     return copied

@@ -110,3 +110,13 @@ def test_figures_are_written_in_every_format_asked_for(tmp_path):
         assert text in svg
     assert "standard error over 2 seeds" in svg
     assert not list(tmp_path.glob("*.png"))
+
+
+def test_the_level_correlation_figure_draws_every_task(lcbench_file, tmp_path):
+    from benchmarking.curve_stats import plot_level_correlations
+    from benchmarking.tables import load_tables
+
+    tables = load_tables(lcbench_file)  # two tasks of one benchmark, "lcb"
+    svg = plot_level_correlations(tables, tmp_path / "levels.svg").read_text()
+    assert svg.count("<!-- lcb -->") == 1  # one legend entry per benchmark, not per task
+    assert "Spearman correlation with the last level" in svg
