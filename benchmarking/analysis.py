@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 from scipy.stats import rankdata
 
-from benchmarking.styles import method_label, ordered, setting_title, task_label
+from benchmarking.styles import method_label, ordered, setting_title, task_label, task_order
 
 #: Time grid: 1 %, 2 %, … 100 % of the budget, shape ``(G,)``.
 FRACTIONS = np.arange(1, 101) / 100
@@ -95,22 +95,23 @@ def mean_se(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def overhead(records: list[dict]) -> dict[str, dict[str, float]]:
-    """Per method, means per run: scheduler seconds (on the run's clock), real and CPU seconds
-    of the whole run, decisions, configs started; and decisions per scheduler second."""
+    """Per method, means per run: scheduler seconds (on the run's clock) and their share of
+    the budget, real and CPU seconds of the whole run, ``suggest()`` calls (configurations
+    started or resumed), results (levels trained), configurations started."""
     by_method = defaultdict(list)
     for r in records:
         by_method[r["method"]].append(r)
     table = {}
     for method, runs in sorted(by_method.items()):
         scheduler = np.array([r["scheduler_seconds"] for r in runs])
-        decisions = np.array([len(r["decisions"]["time"]) for r in runs])
         table[method] = {
             "runs": len(runs),
             "scheduler_seconds": float(scheduler.mean()),
+            "budget_share": float(np.mean([r["scheduler_seconds"] / r["budget"] for r in runs])),
             "wallclock_seconds": float(np.mean([r["wallclock_seconds"] for r in runs])),
             "cpu_seconds": float(np.mean([r.get("cpu_seconds", np.nan) for r in runs])),
-            "decisions": float(decisions.mean()),
-            "decisions_per_second": float(decisions.sum() / max(scheduler.sum(), 1e-9)),
+            "suggestions": float(np.mean([len(r["decisions"]["time"]) for r in runs])),
+            "results": float(np.mean([len(r["results"]["time"]) for r in runs])),
             "configs_started": float(np.mean([sum(r["decisions"]["new"]) for r in runs])),
         }
     return table
@@ -173,7 +174,8 @@ def summary_markdown(records: list[dict]) -> str:
         lines += ["", f"Normalized regret per task ({' | '.join(percents)}):", ""]
         lines += ["| task | method | " + " | ".join(percents) + " |"]
         lines.append("|---" * (2 + len(columns)) + "|")
-        for task, by_method in sorted(by_task.items()):
+        for task in task_order(by_task):
+            by_method = by_task[task]
             for m in ordered(by_method):
                 cells = [_cell(by_method[m], c, 4) for c in columns]
                 lines.append(
@@ -183,17 +185,16 @@ def summary_markdown(records: list[dict]) -> str:
     lines += [
         "### Overhead (mean per run; scheduler seconds on the runs' clock)",
         "",
-        "| method | runs | scheduler s | run s (real) | run CPU s | decisions "
-        "| decisions / scheduler s | configs started |",
-        "|---|---|---|---|---|---|---|---|",
+        "| method | runs | scheduler s | share of budget | run s (real) | run CPU s "
+        "| suggest() calls | results | configs started |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     table = overhead(records)
     for m in ordered(table):
         o = table[m]
         lines.append(
             f"| {method_label(m)} | {o['runs']} | {o['scheduler_seconds']:.1f} "
-            f"| {o['wallclock_seconds']:.1f} | {o['cpu_seconds']:.1f} "
-            f"| {o['decisions']:.0f} | {o['decisions_per_second']:.0f} "
-            f"| {o['configs_started']:.0f} |"
+            f"| {o['budget_share']:.1%} | {o['wallclock_seconds']:.1f} | {o['cpu_seconds']:.1f} "
+            f"| {o['suggestions']:.0f} | {o['results']:.0f} | {o['configs_started']:.0f} |"
         )
     return "\n".join(lines) + "\n"

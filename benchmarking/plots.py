@@ -4,10 +4,11 @@ For every ``(benchmark, n_workers)`` group: ``<benchmark>_w<n>_regret.<format>``
 (mean normalized regret over tasks, log scale, and average rank, against the
 percentage of the budget used) and, for more than one task,
 ``<benchmark>_w<n>_tasks.<format>`` (small multiples: regret per task); plus
-``overhead.<format>``. Lines are means over
-seeds, shaded bands ± one standard error over seeds (named in every legend).
-Methods keep their display name, colour and marker (:mod:`benchmarking.styles`)
-in every figure; a regret of 0 is drawn at :data:`REGRET_FLOOR`.
+``overhead.<format>`` (scheduler seconds per run, and their share of the
+budget). Lines are means over seeds, shaded bands ± one standard error over
+seeds (named in every legend). Methods keep their display name, colour and
+marker (:mod:`benchmarking.styles`) in every figure; a regret of 0 is drawn
+at :data:`REGRET_FLOOR`.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from benchmarking.analysis import (
     mean_se,
     overhead,
 )
-from benchmarking.styles import method_style, ordered, setting_title, task_label
+from benchmarking.styles import method_style, ordered, setting_title, task_label, task_order
 
 REGRET_FLOOR = 1e-4  # log-scale plots show a regret of 0 at this value
 FORMATS = ("png", "pdf", "svg")
@@ -137,7 +138,7 @@ def plot_tasks(by_task: dict, title: str) -> object:
     size = (2.9 * cols + 0.6, 2.5 * rows + 1.0)
     fig, axes = plt.subplots(rows, cols, figsize=size, squeeze=False, layout="constrained")
     methods = ordered({m for by_method in by_task.values() for m in by_method})
-    for ax, task in zip(axes.flat, sorted(by_task), strict=False):
+    for ax, task in zip(axes.flat, task_order(by_task), strict=False):
         for index, method in enumerate(methods):
             if method in by_task[task]:
                 _line(ax, by_task[task][method], method, index=index, floor=REGRET_FLOOR)
@@ -161,19 +162,19 @@ def plot_tasks(by_task: dict, title: str) -> object:
 
 
 def plot_overhead(records: list[dict]) -> object:
-    """Bars: scheduler seconds per run, and decisions per scheduler second."""
+    """Bars: scheduler seconds per run, and their share of the budget."""
     import matplotlib.pyplot as plt
 
     table = overhead(records)
     methods = ordered(table)
     labels = [method_style(m).label for m in methods]
     colours = [method_style(m).colour for m in methods]
-    fig, (ax_seconds, ax_rate) = plt.subplots(1, 2, figsize=(10, 3.8), layout="constrained")
+    fig, (ax_seconds, ax_share) = plt.subplots(1, 2, figsize=(10, 3.8), layout="constrained")
     ax_seconds.bar(labels, [table[m]["scheduler_seconds"] for m in methods], color=colours)
     ax_seconds.set(yscale="log", ylabel="seconds per run", title="Scheduler time per run")
-    ax_rate.bar(labels, [table[m]["decisions_per_second"] for m in methods], color=colours)
-    ax_rate.set(yscale="log", ylabel="decisions per second", title="Decisions per scheduler second")
-    for ax in (ax_seconds, ax_rate):
+    ax_share.bar(labels, [100 * table[m]["budget_share"] for m in methods], color=colours)
+    ax_share.set(yscale="log", ylabel="% of the budget", title="Scheduler time, share of budget")
+    for ax in (ax_seconds, ax_share):
         ax.tick_params(axis="x", rotation=20)
         _plain_log_ticks(ax)
     return fig

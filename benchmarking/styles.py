@@ -87,6 +87,13 @@ def setting_title(benchmark: str, n_tasks: int, n_workers: int, time_scale: floa
     )
 
 
+def task_order(tasks) -> list[str]:
+    """``tasks`` sorted with their numbers compared as numbers (``lcbench/3945`` first)."""
+    return sorted(
+        tasks, key=lambda t: [int(x) if x.isdigit() else x for x in re.split(r"(\d+)", t)]
+    )
+
+
 def task_label(task: str) -> str:
     """A short readable task name: ``GRU128`` for a TaskSet task, ``task 3945`` for LCBench."""
     benchmark, _, name = task.partition("/")

@@ -15,6 +15,7 @@ from benchmarking.styles import (
     ordered,
     setting_title,
     task_label,
+    task_order,
 )
 
 matplotlib.use("Agg")
@@ -56,6 +57,11 @@ def test_an_unregistered_method_keeps_its_name_and_a_stable_style():
 )
 def test_task_labels_are_short_and_whole(task, label):
     assert task_label(task) == label
+
+
+def test_tasks_are_ordered_by_their_numbers():
+    tasks = ["lcbench/126029", "lcbench/3945", "lcbench/7593"]
+    assert task_order(tasks) == ["lcbench/3945", "lcbench/7593", "lcbench/126029"]
 
 
 def test_titles_read_as_sentences():
