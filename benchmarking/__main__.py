@@ -234,6 +234,8 @@ def _list(data: list[str] | None) -> None:
 
 
 def _publish(args: argparse.Namespace) -> None:
+    if args.seeds < 1 or args.jobs < 1:
+        raise SystemExit(f"--seeds {args.seeds} --jobs {args.jobs}: expected both >= 1")
     smoke = SMOKE if args.smoke else {}
     chosen = smoke.get("settings", args.settings)
     copied = publish(

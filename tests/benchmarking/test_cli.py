@@ -66,3 +66,8 @@ def test_a_bad_format_is_refused_by_name(capsys):
     with pytest.raises(SystemExit):
         main(["report", "--out", "unused", "--format", "png,gif"])
     assert "'png,gif'" in capsys.readouterr().err
+
+
+def test_publish_refuses_zero_seeds_by_name():
+    with pytest.raises(SystemExit, match="--seeds 0 --jobs 1: expected both >= 1"):
+        main(["publish", "--seeds", "0", "--out", "unused"])
