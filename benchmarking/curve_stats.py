@@ -6,17 +6,21 @@ of the value at levels 1, 2, 3, 5, 10 with the value at the last level, and
 the share of configurations whose last value lies within 10 % of the table's
 range from the best last value.
 
-    python -m benchmarking.curve_stats --tasks lcbench taskset
+    python -m benchmarking.curve_stats --tasks lcbench taskset [--plot levels.png]
+
+``--plot`` draws the correlation of every level with the last one, per task.
 """
 
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 import numpy as np
 from scipy.stats import spearmanr
 
 from benchmarking.benchmarks import select_tasks, table_files, task_table
+from benchmarking.styles import benchmark_label
 from benchmarking.tables import CurveTable
 
 LEVELS = (1, 2, 3, 5, 10)
@@ -41,12 +45,54 @@ def near_best_share(table: CurveTable, within: float = NEAR_BEST) -> float:
     return float(np.mean(last - last.min() <= within * abs(scale)))
 
 
+def plot_level_correlations(tables: list[CurveTable], path: Path, *, dpi: int = 120) -> Path:
+    """One line per task: Spearman correlation of each level with the last one, against
+    the level (log scale); tasks of one benchmark share a colour."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    benchmarks = sorted({t.name.split("/")[0] for t in tables})
+    colours = dict(zip(benchmarks, matplotlib.colormaps["tab10"].colors, strict=False))
+    fig, ax = plt.subplots(figsize=(6, 3.8), layout="constrained")
+    for table in tables:
+        levels = tuple(range(1, table.max_t + 1))
+        rho = level_correlations(table, levels)
+        benchmark = table.name.split("/")[0]
+        ax.plot(
+            levels,
+            [rho[level] for level in levels],
+            color=colours[benchmark],
+            alpha=0.8,
+            label=benchmark_label(benchmark),
+        )
+    handles, labels = ax.get_legend_handles_labels()
+    unique = dict(zip(labels, handles, strict=True))  # one entry per benchmark
+    ax.legend(unique.values(), unique.keys(), title="one line per task")
+    ax.axhline(0, color="0.6", linewidth=0.8)
+    ax.set_xscale("log")
+    ax.set_xticks([1, 2, 3, 5, 10, 20, 50], labels=["1", "2", "3", "5", "10", "20", "50"])
+    ax.set(
+        xlabel="level (epoch or evaluation)",
+        ylabel="Spearman correlation with the last level",
+        title="How well a level ranks configurations by their final value",
+    )
+    ax.grid(alpha=0.3)
+    fig.savefig(path, dpi=dpi)
+    plt.close(fig)
+    return path
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tasks", nargs="+", default=["digits"], help="tasks or table names")
     parser.add_argument("--data", nargs="*", help="npz files or folders")
+    parser.add_argument("--plot", type=Path, help="also draw the correlations into this file")
     args = parser.parse_args(argv)
     tasks = select_tasks(args.tasks, table_files(args.data))
+    if args.plot:
+        plot_level_correlations([task_table(n, p) for n, p in tasks.items()], args.plot)
     header = " | ".join(f"level {level}" for level in LEVELS)
     print(f"| task | {header} | within {NEAR_BEST:.0%} of best |")
     print("|---" * (len(LEVELS) + 2) + "|")

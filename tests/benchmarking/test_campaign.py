@@ -32,10 +32,11 @@ def test_tiny_campaign_runs_resumes_and_reports(tmp_path, capsys):
     main(argv)  # resumed: nothing left to run
     assert [p.stat().st_mtime_ns for p in runs] == stamps
     summary = (out / "summary.md").read_text()
-    assert "### digits, 1 worker(s): 1 task(s), 2 seed(s)" in summary
-    assert "| dyhpo |" in summary and "| random_search |" in summary
-    for name in ("digits_w1_regret.png", "digits_w1_tasks.png", "overhead.png"):
+    assert "### Digits MLP (1 task), 1 worker: 2 seed(s)" in summary
+    assert "| DyHPO |" in summary and "| Random search |" in summary
+    for name in ("digits_w1_regret.png", "overhead.png"):
         assert (out / name).read_bytes()[:4] == b"\x89PNG"
+    assert not (out / "digits_w1_tasks.png").exists()  # one task: no small multiples
     assert "figures:" in capsys.readouterr().out
 
 
