@@ -28,7 +28,7 @@ from syne_tune.optimizer.scheduler import SchedulerDecision, TrialScheduler, Tri
 from syne_tune.util import dump_json_with_numpy
 
 from syne_dyhpo.ledger import PAUSED, RUNNING, TrialLedger
-from syne_dyhpo.searcher import DyHPOSearcher
+from syne_dyhpo.searcher import DyHPOSearcher, SecondsSince
 from syne_dyhpo.spaces.conditional_encoding import make_encoder
 from syne_dyhpo.spaces.conditions import Conditions
 from syne_dyhpo.spaces.configspace_conditions import resolve_space
@@ -101,6 +101,10 @@ class DyHPO(TrialScheduler):
     :param num_new_candidates: unseen configurations scored per decision.
     :param refit_fraction: refit the network when the observations grew by this
         fraction since the last fit; otherwise only condition the GP.
+    :param max_fit_share: refit only while the seconds spent fitting the
+        network stay below this share of the tuning time elapsed (on the
+        simulator's clock where results carry one): where levels take
+        milliseconds, refits would otherwise eat the budget.
     :param go_on: ``True``: ``config[max_resource_attr]`` is ``max_t`` and a
         trial that reports its level goes on when it is DyHPO's next choice
         (decided at once); ``False``: it is the level the trial was given, and
@@ -148,6 +152,7 @@ class DyHPO(TrialScheduler):
         *,
         num_new_candidates: int = 256,
         refit_fraction: float = 0.1,
+        max_fit_share: float = 0.05,
         max_conditioning: int = 512,
         go_on: bool = True,
         cost_aware: bool = True,
@@ -180,6 +185,8 @@ class DyHPO(TrialScheduler):
                 raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
         if not refit_fraction >= 0:
             raise ValueError(f"refit_fraction must be >= 0, got {refit_fraction}")
+        if not 0 < max_fit_share <= 1:
+            raise ValueError(f"max_fit_share must be in (0, 1], got {max_fit_share}")
         if time_attr == metric:
             raise ValueError(f"time_attr and metric must differ, both are {metric!r}")
         for name, key in (("metric", metric), ("time_attr", time_attr)):
@@ -206,6 +213,8 @@ class DyHPO(TrialScheduler):
             num_new_candidates=num_new_candidates,
             points_to_evaluate=points_to_evaluate,
             refit_fraction=refit_fraction,
+            max_fit_share=max_fit_share,
+            clock=self._elapsed,
             max_conditioning=max_conditioning,
             cost_aware=cost_aware,
             lookahead=lookahead,
@@ -217,11 +226,19 @@ class DyHPO(TrialScheduler):
         self.counts = DecisionCounts()
         # Levels are timed on the simulator's clock where results carry one
         # (ST_TUNER_TIME), else on this process's monotonic clock (real backends).
-        self._tuner_time = 0.0  # latest ST_TUNER_TIME seen
+        self._tuner_time: float | None = None  # latest ST_TUNER_TIME seen
+        self._elapsed_since_made = SecondsSince(time.time())
         self._level_started: dict[int, tuple[float, float]] = {}  # trial -> both clocks
 
     def _start_level_clock(self, trial_id: int) -> None:
-        self._level_started[trial_id] = (self._tuner_time, time.monotonic())
+        self._level_started[trial_id] = (self._tuner_time or 0.0, time.monotonic())
+
+    def _elapsed(self) -> float:
+        """Seconds of tuning so far: on the simulator's clock if results carry
+        one, else since this scheduler was made."""
+        if self._tuner_time is not None:
+            return self._tuner_time
+        return self._elapsed_since_made()
 
     def _level_seconds(self, trial_id: int, result: Mapping[str, Any]) -> float:
         """Seconds since ``trial_id``'s run started or last reported; restarts the clock."""

@@ -29,7 +29,8 @@ makes that cheap is reuse between decisions, not pruning.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -61,6 +62,17 @@ RATE_HORIZONS = np.array([0.0, 0.125, 0.25, 0.5, 1.0])
 
 
 @dataclass(frozen=True)
+class SecondsSince:
+    """Wall-clock seconds since ``start`` (a ``time.time()``): a clock that
+    survives pickling and a restart."""
+
+    start: float
+
+    def __call__(self) -> float:
+        return time.time() - self.start
+
+
+@dataclass(frozen=True)
 class Choice:
     """Either ``config`` (start a new configuration) or ``trial_id`` (resume it)."""
 
@@ -80,6 +92,11 @@ class DyHPOSearcher:
     :param refit_fraction: the network is refit once the number of
         observations grew by this fraction since the last fit (at least one);
         in between, the GP is conditioned on the new data with fixed weights.
+    :param max_fit_share: ... and only while the seconds spent fitting stay
+        below this share of the tuning time elapsed on ``clock``: where levels
+        take milliseconds, refits would otherwise eat the budget they are
+        meant to spend well. The first fit is always made.
+    :param clock: seconds of tuning elapsed (default: since this searcher was made).
     :param max_conditioning: observations the GP conditions on (see
         :class:`~syne_dyhpo.model_inputs.ConditioningSet`).
     :param cost_aware: divide each candidate's expected improvement by the
@@ -102,6 +119,8 @@ class DyHPOSearcher:
         num_new_candidates: int = 256,
         points_to_evaluate: list[Mapping[str, Any]] | None = None,
         refit_fraction: float = 0.1,
+        max_fit_share: float = 0.05,
+        clock: Callable[[], float] | None = None,
         max_conditioning: int = 512,
         cost_aware: bool = True,
         lookahead: str = "rate",
@@ -120,6 +139,9 @@ class DyHPOSearcher:
         self.num_new_candidates = num_new_candidates
         self.points_to_evaluate = [encoder.complete(p) for p in points_to_evaluate or []]
         self.refit_fraction = refit_fraction
+        self.max_fit_share = max_fit_share
+        self.clock = clock or SecondsSince(time.time())
+        self.fit_seconds = 0.0
         self.cost_aware = cost_aware
         self.lookahead = lookahead
         self.reduction_factor = reduction_factor
@@ -207,16 +229,18 @@ class DyHPOSearcher:
         conditioning set) if the data grew enough since the last fit."""
         ledger, inputs = self.ledger, self.inputs
         n_new = ledger.num_observations - self._observations_at_fit
-        needs_fit = self.surrogate.model is None or n_new >= max(
-            1.0, self.refit_fraction * self._observations_at_fit
-        )
-        if needs_fit:
+        grown = n_new >= max(1.0, self.refit_fraction * self._observations_at_fit)
+        affordable = self.fit_seconds <= self.max_fit_share * self.clock()
+        if self.surrogate.model is None or (grown and affordable):
+            start = time.perf_counter()
             scale = inputs.fitted_scale()
             index = self.conditioning.update(ledger, choose_again=True)
             rows, y = inputs.observations(index, scale)
             seed = int(self.random_state.randint(2**31 - 1))
             scratch = self.surrogate.model is None
-            if self.surrogate.fit(rows, y, from_scratch=scratch, seed=seed):
+            fitted = self.surrogate.fit(rows, y, from_scratch=scratch, seed=seed)
+            self.fit_seconds += time.perf_counter() - start
+            if fitted:
                 self._observations_at_fit = ledger.num_observations
                 inputs.use_scale(scale)
                 return rows, y

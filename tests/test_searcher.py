@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+import torch
 from syne_tune.config_space import uniform
 
 from syne_dyhpo.ledger import TrialLedger
@@ -76,3 +77,21 @@ def test_scores_from_the_cached_posterior_equal_those_of_a_fresh_one(lookahead):
     searcher.surrogate._cache = None
     np.testing.assert_allclose(extended, searcher._scores(paused, new_X), rtol=1e-7, atol=1e-9)
     assert not np.allclose(cached, extended)
+
+
+@pytest.mark.parametrize("elapsed, refits", [(1e-3, False), (1e6, True)])
+def test_the_network_is_refit_only_while_fitting_stays_a_small_share_of_the_time(elapsed, refits):
+    """Where the tuning time elapsed is tiny next to the first fit, new
+    observations only condition the GP; where it is long, they refit the network."""
+    searcher, ledger = _searcher(clock=lambda: elapsed, max_fit_share=0.05)
+    for trial_id, x in enumerate(np.linspace(0.0, 1.0, 4)):
+        _run(searcher, ledger, trial_id, x, levels=1)
+    searcher.suggest()
+    first = searcher.surrogate.model.state_dict()["likelihood.noise_covar.raw_noise"].clone()
+    assert searcher.fit_seconds > 0
+    for trial_id, x in enumerate(np.linspace(0.05, 0.95, 4), start=4):
+        _run(searcher, ledger, trial_id, x, levels=2)  # the data doubles
+    searcher.suggest()
+    after = searcher.surrogate.model.state_dict()["likelihood.noise_covar.raw_noise"]
+    assert bool(torch.any(after != first)) == refits
+    assert (searcher._observations_at_fit == ledger.num_observations) == refits
