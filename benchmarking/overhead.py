@@ -5,9 +5,13 @@ trials running at once, on synthetic learning curves ``loss(l) = a + b * l^-c``
 whose parameters depend smoothly on a 6-dimensional configuration, and prints
 the seconds of each decision (median / p95 / max) in bins of observations. A
 decision is a ``suggest()`` or the decision made when a trial reports the level
-it was given (it goes on or pauses); the seconds are those of the scheduler's
-``decision_seconds``. Also prints how often trials were started, resumed,
-paused, and went on without a pause.
+it was given (it goes on or pauses); its seconds are those of the scheduler
+call that made it, CPU time of this process by default (``--clock cpu``, torch
+on one thread: what the simulator charges, and little affected by other
+processes) or real time (``--clock wall``). Results carry a simulated tuner clock on which every
+level takes ``--level-seconds`` on one of the ``--workers``, so the refit
+schedule (``max_fit_share``) sees a run of that pace. Also prints how often
+trials were started, resumed, paused, and went on without a pause.
 
     python -m benchmarking.overhead --observations 5000 --workers 4
 """
@@ -19,8 +23,10 @@ import time
 from datetime import datetime
 
 import numpy as np
+import torch
 from syne_tune.backend.trial_status import Trial
 from syne_tune.config_space import choice, loguniform, randint, uniform
+from syne_tune.constants import ST_TUNER_TIME
 from syne_tune.optimizer.scheduler import SchedulerDecision
 
 from syne_dyhpo import DyHPO
@@ -45,9 +51,16 @@ def synthetic_loss(config: dict, level: int) -> float:
 
 
 def run(
-    observations: int, max_t: int, seed: int, workers: int = 1, lookahead: str = "rate"
-) -> tuple[DyHPO, np.ndarray]:
-    """The scheduler after the run, and the observations before each decision ``(k,)``."""
+    observations: int,
+    max_t: int,
+    seed: int,
+    workers: int = 1,
+    lookahead: str = "rate",
+    level_seconds: float = 1.0,
+    clock=time.process_time,
+) -> tuple[DyHPO, np.ndarray, np.ndarray]:
+    """The scheduler after the run, the observations before each decision
+    ``(k,)`` and its seconds on ``clock`` ``(k,)``."""
     scheduler = DyHPO(
         {**CONFIG_SPACE, "epochs": max_t},
         metric="loss",
@@ -59,11 +72,21 @@ def run(
     trials: dict[int, Trial] = {}
     running: dict[int, int] = {}  # trial_id -> next level it reports
     seen: list[int] = []
+    seconds: list[float] = []
     n_obs = 0
+
+    def timed(call, *args):
+        """``call(*args)``, recording its seconds if it made a decision."""
+        before, start = len(scheduler.decision_seconds), clock()
+        outcome = call(*args)
+        if len(scheduler.decision_seconds) > before:
+            seen.append(n_obs)
+            seconds.append(clock() - start)
+        return outcome
+
     while n_obs < observations:
         while len(running) < workers:
-            seen.append(n_obs)
-            suggestion = scheduler.suggest()
+            suggestion = timed(scheduler.suggest)
             if suggestion is None:
                 break
             if suggestion.spawn_new_trial_id:
@@ -80,16 +103,16 @@ def run(
             break
         trial_id = list(running)[random_state.randint(len(running))]
         level = running[trial_id]
-        decisions_before = len(scheduler.decision_seconds)
-        result = {"epoch": level, "loss": synthetic_loss(trials[trial_id].config, level)}
-        decision = scheduler.on_trial_result(trials[trial_id], result)
-        seen += [n_obs] * (len(scheduler.decision_seconds) - decisions_before)
+        tuner_time = n_obs * level_seconds / workers  # the workers train at once
+        loss = synthetic_loss(trials[trial_id].config, level)
+        result = {"epoch": level, "loss": loss, ST_TUNER_TIME: tuner_time}
+        decision = timed(scheduler.on_trial_result, trials[trial_id], result)
         n_obs += 1
         if decision == SchedulerDecision.CONTINUE:
             running[trial_id] = level + 1
         else:
             del running[trial_id]
-    return scheduler, np.asarray(seen)
+    return scheduler, np.asarray(seen), np.asarray(seconds)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -100,18 +123,37 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--bin", type=int, default=500, help="observations per row (default: %(default)s)"
     )
+    parser.add_argument(
+        "--level-seconds",
+        type=float,
+        default=1.0,
+        help="simulated seconds of one level (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--clock", choices=("cpu", "wall"), default="cpu", help="(default: %(default)s)"
+    )
     parser.add_argument("--seed", type=int, default=0, help="(default: %(default)s)")
     parser.add_argument(
         "--lookahead", choices=LOOKAHEADS, default="rate", help="(default: %(default)s)"
     )
     args = parser.parse_args(argv)
-    start = time.perf_counter()
-    scheduler, seen = run(args.observations, args.max_t, args.seed, args.workers, args.lookahead)
-    total = time.perf_counter() - start
-    seconds = np.asarray(scheduler.decision_seconds)
+    torch.set_num_threads(1)
+    clock = time.process_time if args.clock == "cpu" else time.perf_counter
+    start = clock()
+    scheduler, seen, seconds = run(
+        args.observations,
+        args.max_t,
+        args.seed,
+        args.workers,
+        args.lookahead,
+        args.level_seconds,
+        clock,
+    )
+    total = clock() - start
     print(
         f"DyHPO decision time, {len(seconds)} decisions, max_t={args.max_t}, "
-        f"workers={args.workers}, lookahead={args.lookahead}"
+        f"workers={args.workers}, lookahead={args.lookahead}, "
+        f"{args.level_seconds:g} simulated s per level, {args.clock} time"
     )
     print("| observations | decisions | median ms | p95 ms | max ms |")
     print("|---|---|---|---|---|")
