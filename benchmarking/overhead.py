@@ -44,17 +44,29 @@ def synthetic_loss(config: dict, level: int) -> float:
     return float(asymptote + 2.0 * level ** (-speed))
 
 
-def run(
-    observations: int, max_t: int, seed: int, workers: int = 1, lookahead: str = "rate"
-) -> tuple[DyHPO, np.ndarray]:
-    """The scheduler after the run, and the observations before each decision ``(k,)``."""
-    scheduler = DyHPO(
+def make_scheduler(max_t: int, seed: int, lookahead: str = "rate") -> DyHPO:
+    """DyHPO with its defaults on :data:`CONFIG_SPACE`, levels ``1 ... max_t``."""
+    return DyHPO(
         {**CONFIG_SPACE, "epochs": max_t},
         metric="loss",
         max_resource_attr="epochs",
         random_seed=seed,
         lookahead=lookahead,
     )
+
+
+def run(
+    observations: int, max_t: int, seed: int, workers: int = 1, lookahead: str = "rate"
+) -> tuple[DyHPO, np.ndarray]:
+    """The scheduler after the run, and the observations before each decision ``(k,)``."""
+    scheduler = make_scheduler(max_t, seed, lookahead)
+    return scheduler, drive(scheduler, observations, seed, workers)
+
+
+def drive(scheduler: DyHPO, observations: int, seed: int, workers: int = 1) -> np.ndarray:
+    """Feed ``scheduler`` :func:`synthetic_loss` results until ``observations``
+    arrived, ``workers`` trials running at once; the observations before each
+    decision ``(k,)``."""
     random_state = np.random.RandomState(seed)
     trials: dict[int, Trial] = {}
     running: dict[int, int] = {}  # trial_id -> next level it reports
@@ -89,7 +101,7 @@ def run(
             running[trial_id] = level + 1
         else:
             del running[trial_id]
-    return scheduler, np.asarray(seen)
+    return np.asarray(seen)
 
 
 def main(argv: list[str] | None = None) -> None:
