@@ -336,7 +336,7 @@ class TrialLedger(Mapping[int, TrialView]):
     def best(self) -> BestTrial | None:
         """The trial with the best finite observed value, ``None`` before any
         (among equal values, the earliest started trial's lowest level)."""
-        values = self.values
+        values = self.observed_values
         finite = np.isfinite(values)
         if not finite.any():
             return None
@@ -434,9 +434,9 @@ class TrialLedger(Mapping[int, TrialView]):
         return _read_only(self._obs_rows[:o]), _read_only(self._obs_levels[:o])
 
     @property
-    def values(self) -> np.ndarray:
+    def observed_values(self) -> np.ndarray:
         """``(o,)`` value of each observation (the latest, if its level was
-        observed again)."""
+        observed again). Not ``values``: that is the mapping's ``values()``."""
         return _read_only(self._obs_values[: self._n_obs])
 
     @property

@@ -239,7 +239,7 @@ class ModelInputs:
 
     def fitted_scale(self) -> TargetScale:
         """The scale fitted to the finite observations now (see :meth:`TargetScale.fit`)."""
-        return TargetScale.fit(self.ledger.values)
+        return TargetScale.fit(self.ledger.observed_values)
 
     def use_scale(self, scale: TargetScale) -> None:
         """Keep ``scale`` (that of a successful fit) until the next call."""
@@ -251,9 +251,10 @@ class ModelInputs:
         """Rows ``(k, width)`` and targets ``(k,)`` of the observations ``index``
         (arrival order, see :attr:`TrialLedger.arrivals`)."""
         scale = scale or self.scale
-        rows, levels = (a[index] for a in self.ledger.arrivals)
-        N = self._summaries(rows, levels, self.ledger.predecessors[index], scale)
-        return self.layout.pack(self.ledger.X[rows], levels, N), scale(self.ledger.values[index])
+        ledger = self.ledger
+        rows, levels = (a[index] for a in ledger.arrivals)
+        N = self._summaries(rows, levels, ledger.predecessors[index], scale)
+        return self.layout.pack(ledger.X[rows], levels, N), scale(ledger.observed_values[index])
 
     def next_level_rows(self, trial_ids: list[int]) -> np.ndarray:
         """Rows ``(k, width)`` of ``trial_ids`` at their next level (last observed + 1)."""
@@ -277,14 +278,14 @@ class ModelInputs:
         held = self.curve_index.summaries(self.ledger, rows, levels, latest)
         N = np.full(held.shape, np.nan)
         filled = held >= 0
-        N[filled] = scale(self.ledger.values[held[filled]])
+        N[filled] = scale(self.ledger.observed_values[held[filled]])
         return N
 
     def best_at_levels(self, levels: np.ndarray) -> np.ndarray:
         """``(k,)`` best value on the scale at each of ``levels (k,)``; the
         overall best where no trial has reached a level yet."""
         raw = self.ledger.level_minima(levels)
-        values = self.ledger.values
+        values = self.ledger.observed_values
         finite = values[np.isfinite(values)]
         overall = self.scale(finite.min(keepdims=True))[0] if len(finite) else 1.0
         best = np.full(len(raw), overall)

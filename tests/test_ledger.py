@@ -76,6 +76,11 @@ def test_views_and_arrays_cannot_change_the_ledger():
         view.status = PAUSED
     with pytest.raises(ValueError):
         ledger.curves[0, 0] = 5.0
+    with pytest.raises(ValueError):
+        ledger.observed_values[0] = 5.0
+    # a mapping like any other
+    assert [view.trial_id for view in ledger.values()] == list(ledger.keys()) == [0, 1]
+    assert dict(ledger.items())[0].values.tolist() == [1.0]
 
 
 def test_the_first_positive_time_of_each_level_is_kept():
