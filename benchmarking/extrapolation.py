@@ -68,10 +68,7 @@ def extrapolation_errors(
         true = searcher.inputs.scale(sign * last)
         error = predicted - true
         best = np.argsort(predicted)[:top]
-        rows_of_paused = trials.rows(paused)
-        curves = trials.curves[rows_of_paused]
-        levels = trials.last_levels[rows_of_paused]  # 0: paused before its first result
-        last_seen = np.where(levels > 0, curves[np.arange(len(paused)), levels - 1], np.nan)
+        last_seen = trials.last_values[trials.rows(paused)]  # nan: paused before any result
         rows.append(
             (
                 decision,

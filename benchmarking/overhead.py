@@ -50,6 +50,17 @@ def synthetic_loss(config: dict, level: int) -> float:
     return float(asymptote + 2.0 * level ** (-speed))
 
 
+def make_scheduler(max_t: int, seed: int, lookahead: str = "rate") -> DyHPO:
+    """DyHPO with its defaults on :data:`CONFIG_SPACE`, levels ``1 ... max_t``."""
+    return DyHPO(
+        {**CONFIG_SPACE, "epochs": max_t},
+        metric="loss",
+        max_resource_attr="epochs",
+        random_seed=seed,
+        lookahead=lookahead,
+    )
+
+
 def run(
     observations: int,
     max_t: int,
@@ -61,13 +72,21 @@ def run(
 ) -> tuple[DyHPO, np.ndarray, np.ndarray]:
     """The scheduler after the run, the observations before each decision
     ``(k,)`` and its seconds on ``clock`` ``(k,)``."""
-    scheduler = DyHPO(
-        {**CONFIG_SPACE, "epochs": max_t},
-        metric="loss",
-        max_resource_attr="epochs",
-        random_seed=seed,
-        lookahead=lookahead,
-    )
+    scheduler = make_scheduler(max_t, seed, lookahead)
+    return scheduler, *drive(scheduler, observations, seed, workers, level_seconds, clock)
+
+
+def drive(
+    scheduler: DyHPO,
+    observations: int,
+    seed: int,
+    workers: int = 1,
+    level_seconds: float = 1.0,
+    clock=time.process_time,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Feed ``scheduler`` :func:`synthetic_loss` results until ``observations``
+    arrived, ``workers`` trials running at once; the observations before each
+    decision ``(k,)`` and its seconds on ``clock`` ``(k,)``."""
     random_state = np.random.RandomState(seed)
     trials: dict[int, Trial] = {}
     running: dict[int, int] = {}  # trial_id -> next level it reports
@@ -112,7 +131,7 @@ def run(
             running[trial_id] = level + 1
         else:
             del running[trial_id]
-    return scheduler, np.asarray(seen), np.asarray(seconds)
+    return np.asarray(seen), np.asarray(seconds)
 
 
 def main(argv: list[str] | None = None) -> None:

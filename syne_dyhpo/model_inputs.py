@@ -2,16 +2,38 @@
 
 Notation:
 
-- ``T``: ``max_t``; ``L``: curve length fed to the model, ``max(T - 1, 1)``: a
-  prediction at level ``l`` sees the values at levels ``1 ... l - 1``.
+- ``T``: ``max_t``; a prediction at level ``l`` sees its trial's values at
+  levels ``1 ... l - 1``.
+- ``K``: :data:`CURVE_POSITIONS`, the most curve positions a row holds.
+- ``g``: ``(L,)`` the curve grid (:func:`curve_grid`), increasing levels from
+  ``g_1 = 1`` to ``g_L = T - 1``, with ``L = min(max(T - 1, 1), K)``: curve
+  position ``j`` stands for the levels ``(g_{j-1}, g_j]`` (``g_0 = 0``).
 - ``d``: encoded configuration dimension.
 - A row is ``[x | l / T | curve before l | mask]``, ``(d + 1 + 2 L,)``: the
   encoded configuration, the level being predicted as a fraction of ``T``, the
-  values observed before ``l`` on the target scale (zero elsewhere), and 1
-  where the curve holds a value (:class:`RowLayout`).
+  curve summary before ``l`` on the target scale (zero where empty), and 1
+  where it holds a value (:class:`RowLayout`).
 - Targets ``y`` are metric values on a
   :class:`~syne_dyhpo.target_scale.TargetScale`: 0 at the best value seen
   when the scale was fitted, 1 at the worst.
+
+The curve summary: position ``j`` holds the value of the trial's highest
+observed level in ``(g_{j-1}, g_j]`` below ``l``. With ``T - 1 <= K`` the grid
+is every level (``g_j = j``) and the summary is the curve itself, position
+``j`` the value of level ``j``. Beyond, the grid is ``K`` levels spaced
+geometrically from 1 to ``T - 1`` (consecutive levels first, while a geometric
+step would be shorter than one level), so that a row's width, and the cost of
+a decision, do not grow with ``T`` (a number of training steps, say). The
+summary keeps what the model reads from a curve:
+
+- the latest value: the highest level observed below ``l`` is the highest of
+  its interval, so its value is the last one the mask marks, and the budget
+  column says how far ahead the prediction is;
+- the shape: the value at every grid level reached, at a resolution constant
+  in log level. Learning curves change fastest early and are close to power
+  laws (straight in log-log), so the first levels are kept one by one (the
+  first 20 at ``K = 128``, ``T = 100,000``) and later ones at grid levels 9.5 %
+  apart (11.5 % at ``T = 1,000,000``).
 
 The scale is fitted with the network and kept until the next fit, so that the
 rows of past observations do not change in between and the GP can extend its
@@ -21,11 +43,34 @@ factorization instead of redoing it.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
 from syne_dyhpo.ledger import TrialLedger
 from syne_dyhpo.target_scale import TargetScale
+
+#: The most curve positions a model row holds (``K``). Runs of up to ``K + 1``
+#: levels (every table of the benchmarks, 20 to 52 levels; 100-epoch trainings)
+#: keep their whole curve, one position per level; longer ones get the
+#: geometric summary of the module docstring, whose grid levels are 9.5 % apart
+#: at ``T = 100,000``. A row is at most ``2 K`` columns wider than ``[x | l / T]``,
+#: whatever ``T``; the network's convolution over 128 positions costs little.
+CURVE_POSITIONS = 128
+
+
+def curve_grid(max_t: int, positions: int = CURVE_POSITIONS) -> np.ndarray:
+    """``(L,)`` the increasing levels closing the curve positions' intervals:
+    ``1 ... T - 1`` if there are at most ``positions`` of them, else
+    ``positions`` levels from 1 to ``T - 1``, geometrically spaced and at least
+    one level apart."""
+    length = max(max_t - 1, 1)
+    if length <= positions:
+        return np.arange(1, length + 1)
+    geometric = np.rint(np.geomspace(1, length, positions)).astype(np.int64)
+    steps = np.arange(positions)
+    # each at least one above the previous: g_j = max_{i <= j} (geometric_i + j - i)
+    return steps + np.maximum.accumulate(geometric - steps)
 
 
 @dataclass(frozen=True)
@@ -34,10 +79,16 @@ class RowLayout:
 
     config_dim: int
     max_t: int
+    curve_positions: int = CURVE_POSITIONS  #: ``K``
+
+    @cached_property
+    def grid(self) -> np.ndarray:
+        """``(L,)`` the curve grid ``g``."""
+        return curve_grid(self.max_t, self.curve_positions)
 
     @property
     def curve_length(self) -> int:
-        return max(self.max_t - 1, 1)
+        return len(self.grid)
 
     @property
     def width(self) -> int:
@@ -47,29 +98,28 @@ class RowLayout:
     def budget_column(self) -> int:
         return self.config_dim
 
+    def positions(self, levels: np.ndarray) -> np.ndarray:
+        """``(k,)`` the curve position whose interval holds each of ``levels
+        (k,)`` (``0`` for level 0)."""
+        return np.searchsorted(self.grid, levels)
+
     def split(self, rows):
         """``rows (n, width)`` (numpy or torch) -> ``[x | budget] (n, d + 1)``
         and ``[curve; mask] (n, 2, L)``."""
         head = self.config_dim + 1
         return rows[:, :head], rows[:, head:].reshape(-1, 2, self.curve_length)
 
-    def pack(self, X: np.ndarray, N: np.ndarray, levels: np.ndarray) -> np.ndarray:
+    def pack(self, X: np.ndarray, levels: np.ndarray, N: np.ndarray) -> np.ndarray:
         """Rows ``(n, width)`` predicting ``levels (n,)`` of configurations ``X
-        (n, d)`` from their curves ``N (n, T)`` on the target scale (``nan``
-        unobserved); only the values before each level are kept."""
-        L = self.curve_length
+        (n, d)`` from their curve summaries ``N (n, L)`` on the target scale
+        (``nan`` where empty)."""
         observed = ~np.isnan(N)
-        values = np.where(observed, N, 0.0)
-        if N.shape[1] < L:  # T == 1: pad the single position
-            pad = ((0, 0), (0, L - N.shape[1]))
-            values, observed = np.pad(values, pad), np.pad(observed, pad)
-        before = np.arange(L)[None, :] < (levels[:, None] - 1)
         return np.hstack(
             [
                 X,
                 (levels / self.max_t)[:, None],
-                values[:, :L] * before,
-                (observed[:, :L] & before).astype(np.float64),
+                np.where(observed, N, 0.0),
+                observed.astype(np.float64),
             ]
         )
 
@@ -80,6 +130,65 @@ class RowLayout:
         stacked = np.tile(rows, (len(levels), 1))
         stacked[:, self.budget_column] = levels.ravel() / self.max_t
         return stacked
+
+
+class CurveIndex:
+    """Which observation each curve position of each trial holds, for
+    :class:`ModelInputs`' summaries: for every trial and position, the
+    observation of the trial's highest level in the position's interval,
+    ``-1`` if none. Kept up to date from the ledger's new arrivals; ``O(n L)``
+    memory, however many levels were observed.
+
+    :param layout: the rows' layout (its grid).
+    """
+
+    def __init__(self, layout: RowLayout):
+        self.layout = layout
+        self._held = np.full((16, layout.curve_length), -1, dtype=np.int64)
+        self._seen = 0
+
+    def update(self, ledger: TrialLedger) -> None:
+        """Take in the observations that arrived since the last call."""
+        if len(ledger) > len(self._held):
+            grown = np.full((2 * len(ledger), self.layout.curve_length), -1, dtype=np.int64)
+            grown[: len(self._held)] = self._held
+            self._held = grown
+        o = ledger.num_observations
+        if o == self._seen:
+            return
+        all_rows, all_levels = ledger.arrivals
+        new = np.arange(self._seen, o)
+        new = new[all_levels[new] <= self.layout.grid[-1]]  # level T precedes none
+        self._seen = o
+        if not len(new):
+            return
+        rows, levels = all_rows[new], all_levels[new]
+        positions = self.layout.positions(levels)
+        # the highest new level per (trial, position), then against the one held
+        order = np.lexsort((levels, positions, rows))
+        keys = (rows * self.layout.curve_length + positions)[order]
+        highest = order[np.r_[keys[1:] != keys[:-1], True]]
+        rows, positions, levels, new = (a[highest] for a in (rows, positions, levels, new))
+        held = self._held[rows, positions]
+        higher = levels > _levels_of(held, all_levels)
+        self._held[rows[higher], positions[higher]] = new[higher]
+
+    def summaries(
+        self, ledger: TrialLedger, rows: np.ndarray, levels: np.ndarray, latest: np.ndarray
+    ) -> np.ndarray:
+        """``(k, L)`` the observation each curve position holds (``-1``: empty)
+        in the summaries of the trials in ``rows (k,)`` before ``levels (k,)``,
+        given ``latest (k,)``, each one's observation of its highest level below
+        its level (``-1``: none)."""
+        self.update(ledger)
+        grid = self.layout.grid
+        edge = self.layout.positions(levels - 1)  # the interval of level l - 1
+        held = self._held[rows]
+        held[np.arange(self.layout.curve_length)[None, :] >= edge[:, None]] = -1
+        # the edge interval holds the latest value below l, if it lies inside
+        inside = _levels_of(latest, ledger.arrivals[1]) > np.where(edge > 0, grid[edge - 1], 0)
+        held[np.flatnonzero(inside), edge[inside]] = latest[inside]
+        return held
 
 
 def conditioning_order(ledger: TrialLedger) -> np.ndarray:
@@ -101,25 +210,36 @@ def conditioning_order(ledger: TrialLedger) -> np.ndarray:
     return np.lexsort((-np.arange(o), rank))
 
 
+def _levels_of(observations: np.ndarray, levels: np.ndarray) -> np.ndarray:
+    """The level of each of ``observations`` (any shape), 0 where it is -1 (none),
+    given the ``levels (o,)`` of all observations."""
+    out = np.zeros(observations.shape, dtype=np.int64)
+    some = observations >= 0
+    out[some] = levels[observations[some]]
+    return out
+
+
 class ModelInputs:
     """Builds the surrogate's rows from the ledger, on the target scale it owns.
 
     :param ledger: the trials.
+    :param curve_positions: ``K``, the most curve positions a row holds.
     """
 
-    def __init__(self, ledger: TrialLedger):
+    def __init__(self, ledger: TrialLedger, *, curve_positions: int = CURVE_POSITIONS):
         self.ledger = ledger
-        self.layout = RowLayout(ledger.config_dim, ledger.max_t)
+        self.layout = RowLayout(ledger.config_dim, ledger.max_t, curve_positions)
+        self.curve_index = CurveIndex(self.layout)
         self._scale: TargetScale | None = None
 
     @property
     def scale(self) -> TargetScale:
-        """The scale of the last :meth:`refit_scale`, or the current data's before."""
+        """The scale of the last :meth:`use_scale`, or the current data's before."""
         return self._scale or self.fitted_scale()
 
     def fitted_scale(self) -> TargetScale:
         """The scale fitted to the finite observations now (see :meth:`TargetScale.fit`)."""
-        return TargetScale.fit(self.ledger.curves.ravel())
+        return TargetScale.fit(self.ledger.observed_values)
 
     def use_scale(self, scale: TargetScale) -> None:
         """Keep ``scale`` (that of a successful fit) until the next call."""
@@ -131,33 +251,48 @@ class ModelInputs:
         """Rows ``(k, width)`` and targets ``(k,)`` of the observations ``index``
         (arrival order, see :attr:`TrialLedger.arrivals`)."""
         scale = scale or self.scale
-        rows, levels = (a[index] for a in self.ledger.arrivals)
-        N = scale(self.ledger.curves[rows])
-        return self.layout.pack(self.ledger.X[rows], N, levels), N[np.arange(len(rows)), levels - 1]
+        ledger = self.ledger
+        rows, levels = (a[index] for a in ledger.arrivals)
+        N = self._summaries(rows, levels, ledger.predecessors[index], scale)
+        return self.layout.pack(ledger.X[rows], levels, N), scale(ledger.observed_values[index])
 
     def next_level_rows(self, trial_ids: list[int]) -> np.ndarray:
         """Rows ``(k, width)`` of ``trial_ids`` at their next level (last observed + 1)."""
-        rows = self.ledger.rows(trial_ids)
-        N = self.scale(self.ledger.curves[rows])
-        return self.layout.pack(self.ledger.X[rows], N, self.ledger.next_levels(trial_ids))
+        ledger = self.ledger
+        rows, levels = ledger.rows(trial_ids), ledger.next_levels(trial_ids)
+        latest = ledger.last_observations[rows].copy()
+        at_max_t = ledger.last_levels[rows] >= levels  # its level is its last one
+        latest[at_max_t] = ledger.predecessors[latest[at_max_t]]
+        N = self._summaries(rows, levels, latest, self.scale)
+        return self.layout.pack(ledger.X[rows], levels, N)
 
     def new_config_rows(self, X: np.ndarray) -> np.ndarray:
         """Rows ``(k, width)`` of unseen configurations ``X (k, d)`` at level 1."""
-        N = np.full((len(X), self.ledger.max_t), np.nan)
-        return self.layout.pack(X, N, np.ones(len(X), dtype=int))
+        N = np.full((len(X), self.layout.curve_length), np.nan)
+        return self.layout.pack(X, np.ones(len(X), dtype=int), N)
 
-    def best_per_level(self) -> np.ndarray:
-        """``(T,)`` best value on the scale at each level; the overall best where
-        no trial has reached a level yet."""
-        curves = self.ledger.curves
-        raw = np.where(np.isnan(curves), np.inf, curves).min(axis=0, initial=np.inf)
-        reached = raw < np.inf
-        best = np.full(len(raw), np.inf)
+    def _summaries(
+        self, rows: np.ndarray, levels: np.ndarray, latest: np.ndarray, scale: TargetScale
+    ) -> np.ndarray:
+        """``(k, L)`` curve summaries on ``scale`` (see :meth:`CurveIndex.summaries`)."""
+        held = self.curve_index.summaries(self.ledger, rows, levels, latest)
+        N = np.full(held.shape, np.nan)
+        filled = held >= 0
+        N[filled] = scale(self.ledger.observed_values[held[filled]])
+        return N
+
+    def best_at_levels(self, levels: np.ndarray) -> np.ndarray:
+        """``(k,)`` best value on the scale at each of ``levels (k,)``; the
+        overall best where no trial has reached a level yet."""
+        raw = self.ledger.level_minima(levels)
+        values = self.ledger.observed_values
+        finite = values[np.isfinite(values)]
+        overall = self.scale(finite.min(keepdims=True))[0] if len(finite) else 1.0
+        best = np.full(len(raw), overall)
+        reached = np.isfinite(raw)
         best[reached] = self.scale(raw[reached])  # the scale is monotone: min commutes
-        diverged_only = ~reached & ~np.isnan(curves).all(axis=0)
-        best[diverged_only] = 1.0  # only non-finite values there: the worst
-        overall = best.min()
-        return np.where(np.isfinite(best), best, overall if np.isfinite(overall) else 1.0)
+        best[raw == np.inf] = 1.0  # only non-finite values there: the worst
+        return best
 
 
 class ConditioningSet:

@@ -88,7 +88,10 @@ class DyHPO(TrialScheduler):
     :param do_minimize: whether smaller ``metric`` values are better.
     :param time_attr: key of the level (1, 2, ...) reported with every result.
     :param max_t: largest level; read from ``config_space[max_resource_attr]``
-        if not given.
+        if not given. It may be large (levels that are training steps): the
+        trials' records grow with the levels observed, not with ``max_t``, and
+        the model sees at most :data:`~syne_dyhpo.model_inputs.CURVE_POSITIONS`
+        positions of a curve, a geometric summary beyond that many levels.
     :param max_resource_attr: config key the scheduler sets to ``max_t``, the
         level a trial may train to: DyHPO pauses it earlier. The training script
         must checkpoint every level before it reports it, and when resumed,

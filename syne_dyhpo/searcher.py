@@ -301,6 +301,6 @@ class DyHPOSearcher:
             parts.append(inputs.new_config_rows(new_X))
         candidates = inputs.layout.at_levels(np.vstack(parts), horizons)  # row h * m + i
         mean, std = self.surrogate.posterior(rows, y, candidates, pending)
-        best = inputs.best_per_level()[horizons.ravel() - 1]
+        best = inputs.best_at_levels(horizons.ravel())
         per_level = log_expected_improvement(mean, std, best) - log_levels.ravel()
         return per_level.reshape(len(horizons), -1).max(axis=0) - self._log_costs(paused, new_X)

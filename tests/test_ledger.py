@@ -76,6 +76,11 @@ def test_views_and_arrays_cannot_change_the_ledger():
         view.status = PAUSED
     with pytest.raises(ValueError):
         ledger.curves[0, 0] = 5.0
+    with pytest.raises(ValueError):
+        ledger.observed_values[0] = 5.0
+    # a mapping like any other
+    assert [view.trial_id for view in ledger.values()] == list(ledger.keys()) == [0, 1]
+    assert dict(ledger.items())[0].values.tolist() == [1.0]
 
 
 def test_the_first_positive_time_of_each_level_is_kept():
@@ -133,3 +138,67 @@ def test_arrays_grow_past_their_capacity_and_agree_with_the_views(observations):
         assert view.last_level == max(levels)
         assert {i + 1: v for i, v in enumerate(view.curve) if v == v} == levels
         assert ledger.X[ledger.rows([trial_id])[0], 0] == trial_id / 40
+
+
+_VALUES = st.one_of(st.floats(-5.0, 5.0), st.just(float("nan")))
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.integers(1, 10**9),
+    st.lists(
+        st.tuples(st.integers(0, 5), st.integers(1, 40), _VALUES, st.floats(0.0, 10.0)),
+        max_size=60,
+    ),
+)
+def test_sparse_records_answer_what_the_dense_curves_would(max_t, observations):
+    ledger = TrialLedger(max_t, config_dim=1)
+    curves: dict[int, dict[int, float]] = {}  # trial -> level -> value
+    times: dict[int, dict[int, float]] = {}  # trial -> level -> first positive seconds
+    for trial_id, level, value, seconds in observations:
+        level = min(level, max_t)
+        if trial_id not in ledger:
+            ledger.start(trial_id, {}, np.zeros(1))
+        ledger.observe(trial_id, level, value, seconds)
+        curves.setdefault(trial_id, {})[level] = value if np.isfinite(value) else np.inf
+        if seconds > 0:
+            times.setdefault(trial_id, {}).setdefault(level, seconds)
+    rows, levels = ledger.arrivals
+    ids = ledger.ids[rows]
+    for i, previous in enumerate(ledger.predecessors):  # the highest level below, or none
+        below = [lvl for lvl in curves[ids[i]] if lvl < levels[i]]
+        assert previous == -1 if not below else levels[previous] == max(below)
+        assert previous == -1 or rows[previous] == rows[i]
+    for trial_id, curve in curves.items():
+        row = ledger.rows([trial_id])[0]
+        view = ledger[trial_id]
+        np.testing.assert_array_equal(view.levels, sorted(curve))
+        np.testing.assert_array_equal(view.values, [curve[lvl] for lvl in sorted(curve)])
+        assert ledger.last_values[row] == curve[max(curve)]
+        measured = list(times.get(trial_id, {}).values())
+        expected = np.log(np.median(measured)) if measured else np.nan
+        np.testing.assert_allclose(ledger.log_costs[row], expected, rtol=1e-12)
+    query = np.array(sorted({min(lvl, max_t) for _, lvl, _, _ in observations} | {1}))
+    minima = [min((c[lvl] for c in curves.values() if lvl in c), default=np.nan) for lvl in query]
+    np.testing.assert_array_equal(ledger.level_minima(query), minima)
+    finite = [  # (value, start order, level)
+        (v, r, lvl) for r, c in enumerate(curves.values()) for lvl, v in c.items() if v < np.inf
+    ]
+    best = ledger.best()
+    assert (best is None) == (not finite)
+    if finite:
+        value, _, level = min(finite)
+        assert (best.value, best.level) == (value, level)
+
+
+def test_memory_grows_with_the_observations_not_with_max_t():
+    sizes = []
+    for max_t in (50, 10**12):
+        ledger = TrialLedger(max_t, config_dim=3)
+        for trial_id in range(20):
+            ledger.start(trial_id, {}, np.zeros(3))
+            for level in range(1, 11):
+                ledger.observe(trial_id, level * 3, 1.0 / level, seconds=1.0)
+        sizes.append(ledger.nbytes)
+        assert ledger[0].levels.shape == (10,)
+    assert sizes[0] == sizes[1] < 64 * 1024

@@ -1,8 +1,10 @@
 """Feature extractor of DyHPO's deep kernel (Wistuba, Kadra, Grabocka 2022, Sec. 4.1).
 
-Notation: ``d`` encoded configuration dimension, ``L`` learning-curve length;
-``inputs`` ``(n, d + 1 + 2 L)`` packed rows ``[x | budget | curve | mask]``
-(:class:`~syne_dyhpo.model_inputs.RowLayout`).
+Notation: ``d`` encoded configuration dimension, ``L`` curve positions of a
+row: one per level below ``max_t``, at most
+:data:`~syne_dyhpo.model_inputs.CURVE_POSITIONS` (a summary of longer curves),
+so ``L`` does not grow with ``max_t``; ``inputs`` ``(n, d + 1 + 2 L)`` packed
+rows ``[x | budget | curve | mask]`` (:class:`~syne_dyhpo.model_inputs.RowLayout`).
 """
 
 from __future__ import annotations
