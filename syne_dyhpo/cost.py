@@ -54,11 +54,17 @@ def predicted_log_costs(
     """
     if not len(started_costs):
         return np.zeros(len(paused_costs) + len(new_X))
-    paused = np.where(np.isfinite(paused_costs), paused_costs, np.median(started_costs))
+    paused = paused_log_costs(paused_costs, started_costs)
     if not len(new_X):
         return paused
     rows, _ = _nearest(new_X, started_X, min(NEIGHBOURS, len(started_costs)))
     return np.concatenate([paused, started_costs[rows].mean(axis=1)])
+
+
+def paused_log_costs(paused_costs: np.ndarray, started_costs: np.ndarray) -> np.ndarray:
+    """``(p,)`` each paused trial's log level cost, the median of the measured
+    ``started_costs (s,)`` (``s >= 1``) where its own is unknown (``nan``)."""
+    return np.where(np.isfinite(paused_costs), paused_costs, np.median(started_costs))
 
 
 def _nearest(new_X: np.ndarray, started_X: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:

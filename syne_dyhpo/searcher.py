@@ -38,7 +38,7 @@ import numpy as np
 
 from syne_dyhpo._surrogate import DeepKernelSurrogate, SurrogateUnavailableError
 from syne_dyhpo.acquisition import log_expected_improvement
-from syne_dyhpo.cost import NearestMeasured
+from syne_dyhpo.cost import NearestMeasured, paused_log_costs
 from syne_dyhpo.ledger import RUNNING, TrialLedger
 from syne_dyhpo.model_inputs import ConditioningSet, ModelInputs
 from syne_dyhpo.promotion import owed_promotions
@@ -268,8 +268,7 @@ class DyHPOSearcher:
         measured = np.isfinite(costs)
         if not self.cost_aware or not measured.any():
             return np.zeros(len(paused) + len(new_X))
-        paused_costs = costs[self.ledger.rows(paused)]
-        paused_costs = np.where(np.isfinite(paused_costs), paused_costs, np.median(costs[measured]))
+        paused_costs = paused_log_costs(costs[self.ledger.rows(paused)], costs[measured])
         new_costs = self._pool_neighbours.log_costs(costs) if len(new_X) else np.zeros(0)
         return np.concatenate([paused_costs, new_costs])
 

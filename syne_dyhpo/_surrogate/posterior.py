@@ -167,7 +167,7 @@ class WhitenedColumns:
         self._A = factor.scaled.A.new_zeros((64, k))
         self._A_sq = factor.scaled.A.new_zeros(64)
         self._V = factor.scaled.A.new_zeros((max(factor.n, 64), 64))
-        self._sq = factor.scaled.A.new_zeros(64)
+        self._column_sq = factor.scaled.A.new_zeros(64)
 
     def __len__(self) -> int:
         return len(self._index)
@@ -185,13 +185,13 @@ class WhitenedColumns:
     @property
     def sq(self) -> torch.Tensor:
         """``(m,)`` squared norm of each column."""
-        return self._sq[: len(self)]
+        return self._column_sq[: len(self)]
 
     def _reserve(self, rows: int, columns: int) -> None:
         """Room for ``rows`` rows and ``columns`` columns."""
         self._V = _grown(self._V, rows, columns)
         self._A, self._A_sq = _grown(self._A, columns), _grown(self._A_sq, columns)
-        self._sq = _grown(self._sq, columns)
+        self._column_sq = _grown(self._column_sq, columns)
 
     def extend(self, Z_new: torch.Tensor) -> None:
         """Extend the factor by the observations ``Z_new (q, k)`` and every
@@ -207,7 +207,7 @@ class WhitenedColumns:
             K_new = self.factor.kernel.between(new, self.scaled)
             bottom = torch.linalg.solve_triangular(C, K_new - B_t @ self._V[:n, :m], upper=False)
             self._V[n : self.factor.n, :m] = bottom
-            self._sq[:m] += bottom.square().sum(dim=0)
+            self._column_sq[:m] += bottom.square().sum(dim=0)
 
     def lookup(self, keys: list[bytes], features) -> torch.Tensor:
         """Column indices ``(m,)`` of ``keys``; the missing ones are added, with
@@ -224,7 +224,7 @@ class WhitenedColumns:
             self._reserve(self.factor.n, m + k)
             self._A[m : m + k], self._A_sq[m : m + k] = new.A, new.sq
             self._V[: self.factor.n, m : m + k] = V_new
-            self._sq[m : m + k] = V_new.square().sum(dim=0)
+            self._column_sq[m : m + k] = V_new.square().sum(dim=0)
             for j, key in enumerate(missing):
                 index[key] = m + j
             found = [index[key] for key in keys]
@@ -237,7 +237,8 @@ class WhitenedColumns:
         A, A_sq, V, sq = self._A[columns], self._A_sq[columns], self.V[:, columns], self.sq[columns]
         self._index = {key: j for j, (key, _) in enumerate(kept)}
         m = len(kept)
-        self._A[:m], self._A_sq[:m], self._V[: self.factor.n, :m], self._sq[:m] = A, A_sq, V, sq
+        self._A[:m], self._A_sq[:m] = A, A_sq
+        self._V[: self.factor.n, :m], self._column_sq[:m] = V, sq
 
 
 def believer_moments(
