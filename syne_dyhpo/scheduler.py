@@ -107,7 +107,8 @@ class DyHPO(TrialScheduler):
     :param max_fit_share: refit only while the seconds spent fitting the
         network stay below this share of the tuning time elapsed (on the
         simulator's clock where results carry one): where levels take
-        milliseconds, refits would otherwise eat the budget.
+        milliseconds, refits would otherwise eat the budget. A refit is made
+        whenever the observations doubled since the last one, whatever it costs.
     :param go_on: ``True``: ``config[max_resource_attr]`` is ``max_t`` and a
         trial that reports its level goes on when it is DyHPO's next choice
         (decided at once); ``False``: it is the level the trial was given, and

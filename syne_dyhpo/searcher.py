@@ -95,7 +95,9 @@ class DyHPOSearcher:
     :param max_fit_share: ... and only while the seconds spent fitting stay
         below this share of the tuning time elapsed on ``clock``: where levels
         take milliseconds, refits would otherwise eat the budget they are
-        meant to spend well. The first fit is always made.
+        meant to spend well. Whenever the observations doubled since the last
+        fit, the network is refit anyway: ``O(log n)`` fits of bounded size,
+        so that a fast run's model still learns from its data.
     :param clock: seconds of tuning elapsed (default: since this searcher was made).
     :param max_conditioning: observations the GP conditions on (see
         :class:`~syne_dyhpo.model_inputs.ConditioningSet`).
@@ -231,7 +233,8 @@ class DyHPOSearcher:
         n_new = ledger.num_observations - self._observations_at_fit
         grown = n_new >= max(1.0, self.refit_fraction * self._observations_at_fit)
         affordable = self.fit_seconds <= self.max_fit_share * self.clock()
-        if self.surrogate.model is None or (grown and affordable):
+        doubled = n_new >= self._observations_at_fit  # at most log2(n) such refits
+        if self.surrogate.model is None or doubled or (grown and affordable):
             start = time.perf_counter()
             scale = inputs.fitted_scale()
             index = self.conditioning.update(ledger, choose_again=True)

@@ -82,16 +82,28 @@ def test_scores_from_the_cached_posterior_equal_those_of_a_fresh_one(lookahead):
 @pytest.mark.parametrize("elapsed, refits", [(1e-3, False), (1e6, True)])
 def test_the_network_is_refit_only_while_fitting_stays_a_small_share_of_the_time(elapsed, refits):
     """Where the tuning time elapsed is tiny next to the first fit, new
-    observations only condition the GP; where it is long, they refit the network."""
+    observations (fewer than doubling the data) only condition the GP; where
+    it is long, they refit the network."""
     searcher, ledger = _searcher(clock=lambda: elapsed, max_fit_share=0.05)
     for trial_id, x in enumerate(np.linspace(0.0, 1.0, 4)):
         _run(searcher, ledger, trial_id, x, levels=1)
     searcher.suggest()
     first = searcher.surrogate.model.state_dict()["likelihood.noise_covar.raw_noise"].clone()
     assert searcher.fit_seconds > 0
-    for trial_id, x in enumerate(np.linspace(0.05, 0.95, 4), start=4):
-        _run(searcher, ledger, trial_id, x, levels=2)  # the data doubles
+    for trial_id, x in enumerate(np.linspace(0.05, 0.95, 3), start=4):
+        _run(searcher, ledger, trial_id, x, levels=1)  # 75 % more data
     searcher.suggest()
     after = searcher.surrogate.model.state_dict()["likelihood.noise_covar.raw_noise"]
     assert bool(torch.any(after != first)) == refits
     assert (searcher._observations_at_fit == ledger.num_observations) == refits
+
+
+def test_the_network_is_refit_whenever_the_data_doubled_however_little_time_passed():
+    searcher, ledger = _searcher(clock=lambda: 1e-3, max_fit_share=0.05)
+    for trial_id, x in enumerate(np.linspace(0.0, 1.0, 4)):
+        _run(searcher, ledger, trial_id, x, levels=1)
+    searcher.suggest()
+    for trial_id, x in enumerate(np.linspace(0.05, 0.95, 4), start=4):
+        _run(searcher, ledger, trial_id, x, levels=1)  # 4 -> 8 observations
+    searcher.suggest()
+    assert searcher._observations_at_fit == ledger.num_observations == 8
