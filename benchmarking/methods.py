@@ -91,6 +91,9 @@ METHODS: dict[str, Callable[[MethodArgs], TrialScheduler]] = {
     ),
     # The default without the promotion floor.
     "dyhpo_no_promotion_floor": lambda a: _dyhpo(a, reduction_factor=None),
+    # Ablation of the refit schedule: refit at every 10 % growth of the data,
+    # whatever the time spent fitting.
+    "dyhpo_every_refit": lambda a: _dyhpo(a, max_fit_share=1.0),
     # Variant: candidates scored by their predicted value at max_t.
     "dyhpo_final": lambda a: _dyhpo(a, lookahead="final"),
     # The default on a conditional space, with its conditions (the same as
