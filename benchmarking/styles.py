@@ -34,6 +34,7 @@ METHOD_STYLES: dict[str, MethodStyle] = {
         "DyHPO, next level, no cost, no noise floor", "#BCBD22", ">"
     ),
     "dyhpo_conditions": MethodStyle("DyHPO with conditions", "#17BECF", "*"),
+    "dyhpo_every_refit": MethodStyle("DyHPO, refit at every 10 % growth", "#44AA99", "d"),
 }
 #: Methods that are not registered here (a new variant) get these, by name.
 _FALLBACK_COLOURS = ("#9467BD", "#E377C2", "#2CA02C", "#1F77B4")
