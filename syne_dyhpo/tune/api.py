@@ -142,7 +142,8 @@ def tune(
         float or bool values are recorded too). A NaN metric marks the
         configuration as diverged; an exception, a malformed return value,
         ``sys.exit``, the death of its process or a timeout fails it. Either
-        way only that configuration is dropped.
+        way only that configuration is dropped. To survive a killed run, save
+        checkpoints atomically (write a temporary file, then ``os.replace``).
     :param config_space: Syne Tune domains and constants, or a
         ``ConfigSpace.ConfigurationSpace`` (extra ``configspace``).
     :param max_budget: total epochs over all configurations. The run stops once

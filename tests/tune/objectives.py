@@ -30,7 +30,9 @@ def counting(configuration, epoch, previous_epoch, checkpoint_path):
     trained = json.loads(state.read_text())["epoch"] if state.exists() else 0
     if trained != previous_epoch:
         raise RuntimeError(f"checkpoint at epoch {trained}, but previous_epoch={previous_epoch}")
-    state.write_text(json.dumps({"epoch": epoch}))
+    partial = state.with_suffix(".tmp")
+    partial.write_text(json.dumps({"epoch": epoch}))
+    os.replace(partial, state)
     x = configuration["x"]
     return [
         {"epoch": e, "metric": abs(x) + 1.0 / e, "resumed": previous_epoch > 0}
@@ -68,13 +70,16 @@ def broken(configuration, epoch, previous_epoch, checkpoint_path):
 def cut_off_counting(configuration, epoch, previous_epoch, checkpoint_path):
     """``counting`` for runs killed at random moments: a call cut off after it
     saved its checkpoint leaves the checkpoint one call ahead of
-    ``previous_epoch``; anything else fails the call."""
+    ``previous_epoch``; anything else fails the call. The checkpoint is
+    written atomically, as a kill may come mid-write."""
     state = Path(checkpoint_path) / "state.json"
     trained = json.loads(state.read_text())["epoch"] if state.exists() else 0
     if trained not in (previous_epoch, epoch):
         raise RuntimeError(f"checkpoint at epoch {trained}, but previous_epoch={previous_epoch}")
     time.sleep(0.05)  # training
-    state.write_text(json.dumps({"epoch": epoch}))
+    partial = state.with_suffix(".tmp")
+    partial.write_text(json.dumps({"epoch": epoch}))
+    os.replace(partial, state)
     with open(Path(checkpoint_path).parent.parent / "pids.txt", "a") as file:
         file.write(f"{os.getpid()}\n")
     return {"epoch": epoch, "metric": abs(configuration["x"] - 0.3) + 1.0 / epoch}
