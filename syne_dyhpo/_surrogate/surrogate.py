@@ -4,7 +4,8 @@ Notation: ``inputs`` ``(n, p)`` packed rows (see :mod:`syne_dyhpo.model_inputs`)
 ``y`` ``(n,)`` normalized targets in ``[0, 1]`` (lower is better),
 ``test_inputs`` ``(m, p)``.
 
-Fitting maximizes the exact marginal likelihood with Adam: from scratch the
+Fitting maximizes the exact marginal likelihood with Adam
+(:mod:`~syne_dyhpo._surrogate.adam`): from scratch the
 first time and after a failure, warm-started with a short refit otherwise
 (Wistuba et al. 2022, Sec. 4.1). To bound its cost, the network is fit on at
 most ``max_fit_points`` observations; the posterior conditions on all the
@@ -24,6 +25,7 @@ import gpytorch
 import numpy as np
 import torch
 
+from syne_dyhpo._surrogate.adam import Adam
 from syne_dyhpo._surrogate.feature_extractor import FeatureExtractor
 from syne_dyhpo._surrogate.model import DeepKernelGP
 from syne_dyhpo._surrogate.posterior import (
@@ -53,6 +55,13 @@ NUMERICAL_ERRORS = (torch.linalg.LinAlgError, NonFiniteLossError)
 
 class SurrogateUnavailableError(RuntimeError):
     """No usable model: the caller should fall back to a model-free choice."""
+
+
+def _import_lazy_dependencies() -> None:
+    """Import what gpytorch's kernels import on their first construction
+    (``torch.broadcast_shapes`` loads sympy: about 0.5 s of CPU), so that the
+    first fit, inside the tuning run, does not pay it."""
+    import torch.fx.experimental.symbolic_shapes  # noqa: F401
 
 
 class DeepKernelSurrogate:
@@ -97,6 +106,7 @@ class DeepKernelSurrogate:
         self.max_attempts = max_attempts
         self.noise_floor = noise_floor
         self.model: DeepKernelGP | None = None
+        _import_lazy_dependencies()
         # (inputs, columns) of the last posterior; reset whenever the model changes
         self._cache: tuple[np.ndarray, WhitenedColumns] | None = None
 
@@ -113,7 +123,7 @@ class DeepKernelSurrogate:
     def _train(self, model: DeepKernelGP, inputs: torch.Tensor, y: torch.Tensor, steps: int):
         model.set_train_data(inputs, y, strict=False)
         model.train()
-        optimizer = torch.optim.Adam(model.parameters(), lr=self.learning_rate)
+        optimizer = Adam(model.parameters(), lr=self.learning_rate)
         for _ in range(steps):
             optimizer.zero_grad()
             loss = -log_likelihood_per_point(model, inputs, y)
