@@ -166,10 +166,11 @@ class TrialLedger(Mapping[int, TrialView]):
         self._status[n], self._target[n] = STATUSES.index(RUNNING), 1
         self.version += 1
 
-    def resume(self, trial_id: int) -> int:
-        """Run a paused trial to its next level; that level."""
+    def resume(self, trial_id: int, to_level: int | None = None) -> int:
+        """Run a paused trial to its next level, or on to ``to_level``; the
+        level it runs to."""
         row = self._transition(trial_id, "resume")
-        self._target[row] = min(self._last[row] + 1, self.max_t)
+        self._target[row] = min(max(self._last[row] + 1, to_level or 0), self.max_t)
         return int(self._target[row])
 
     def pause(self, trial_id: int) -> None:

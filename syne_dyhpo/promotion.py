@@ -8,12 +8,18 @@ successive halving's allocation (Li et al. 2020, "A System for Massively
 Parallel Hyperparameter Tuning"): with rungs ``1, η, η², …`` below ``max_t``
 and ``max_t`` itself, of the ``n_k`` trials that reached rung ``k`` at least
 ``⌊n_k / η⌋`` reach rung ``k + 1``. When a rung is short of that, the next
-decision resumes one of the paused trials between the two rungs; which one is
-the model's choice (the largest expected improvement among them). Above the
-floor DyHPO is free to train deeper.
+decision resumes one of the paused trials between the two rungs, and, as in
+ASHA, trains it up to rung ``k + 1`` without further decisions; which one is
+the model's choice (the largest expected improvement among them). Promoting
+one level at a time instead lets the choice move from trial to trial as each
+level lowers the one just trained, spreading the promotion's levels over
+many trials none of which reaches the rung. Above the floor DyHPO is free to
+train deeper.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -29,9 +35,17 @@ def rung_levels(max_t: int, reduction_factor: float) -> np.ndarray:
     return np.array(rungs)
 
 
-def owed_promotions(ledger: TrialLedger, reduction_factor: float) -> list[int]:
-    """Paused trials one of which the next decision must resume, deepest rung
-    short of its share first; empty if no rung is short (or none can be fed).
+@dataclass(frozen=True)
+class Promotion:
+    """Resume one of ``trial_ids`` up to level ``rung``."""
+
+    trial_ids: list[int]
+    rung: int
+
+
+def owed_promotion(ledger: TrialLedger, reduction_factor: float) -> Promotion | None:
+    """The promotion the next decision owes, for the deepest rung short of its
+    share; ``None`` if no rung is short (or none can be fed).
 
     A running trial counts at the level it is running to, so parallel workers
     are not all sent to fill the same shortfall; failed and diverged trials do
@@ -50,5 +64,5 @@ def owed_promotions(ledger: TrialLedger, reduction_factor: float) -> list[int]:
         if promoted < reached // reduction_factor:
             owed = ids[(depth >= low) & (depth < high) & resumable]
             if len(owed):
-                return owed.tolist()
-    return []
+                return Promotion(owed.tolist(), int(high))
+    return None

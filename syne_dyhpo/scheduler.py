@@ -39,7 +39,8 @@ logger = logging.getLogger(__name__)
 @dataclass
 class DecisionCounts:
     """What the scheduler told the trials: new configurations started, paused
-    trials resumed, trials paused after a level, trials that went on instead."""
+    trials resumed, trials paused after a level, trials that went on instead
+    (chosen again, or promoted to a rung above)."""
 
     starts: int = 0
     resumes: int = 0
@@ -277,7 +278,7 @@ class DyHPO(TrialScheduler):
         if choice.config is not None:
             self.counts.starts += 1
             return TrialSuggestion.start_suggestion(self._trial_config(choice.config, 1))
-        level = self.trials.resume(choice.trial_id)
+        level = self.trials.resume(choice.trial_id, choice.to_level)
         self.counts.resumes += 1
         self._start_level_clock(choice.trial_id)
         logger.debug("Resuming trial %d to level %d", choice.trial_id, level)
@@ -361,7 +362,8 @@ class DyHPO(TrialScheduler):
         if level >= self.max_t:
             self.trials.finish(trial_id)
             return SchedulerDecision.STOP
-        if level < self.trials.target(trial_id):
+        if level < self.trials.target(trial_id):  # a promotion on its way to its rung
+            self.counts.continues += 1
             return SchedulerDecision.CONTINUE
         return self._pause_or_continue(trial_id)
 
@@ -375,7 +377,7 @@ class DyHPO(TrialScheduler):
             return SchedulerDecision.PAUSE
         choice = self._decide()
         if choice is not None and choice.trial_id == trial_id:
-            self.trials.resume(trial_id)
+            self.trials.resume(trial_id, choice.to_level)
             self.counts.continues += 1
             return SchedulerDecision.CONTINUE
         self.counts.pauses += 1

@@ -41,7 +41,7 @@ from syne_dyhpo.acquisition import log_expected_improvement
 from syne_dyhpo.cost import NearestMeasured, paused_log_costs
 from syne_dyhpo.ledger import RUNNING, TrialLedger
 from syne_dyhpo.model_inputs import ConditioningSet, ModelInputs
-from syne_dyhpo.promotion import owed_promotions
+from syne_dyhpo.promotion import owed_promotion
 from syne_dyhpo.spaces.encoding import ConfigEncoder
 
 logger = logging.getLogger(__name__)
@@ -74,10 +74,12 @@ class SecondsSince:
 
 @dataclass(frozen=True)
 class Choice:
-    """Either ``config`` (start a new configuration) or ``trial_id`` (resume it)."""
+    """Either ``config`` (start a new configuration) or ``trial_id`` (resume
+    it, up to level ``to_level`` if given, else one level)."""
 
     config: dict[str, Any] | None = None
     trial_id: int | None = None
+    to_level: int | None = None
 
 
 class DyHPOSearcher:
@@ -183,9 +185,9 @@ class DyHPOSearcher:
             if new_configs:
                 return Choice(config=new_configs[0])
             return Choice(trial_id=paused[self.random_state.randint(len(paused))])
-        owed = owed_promotions(self.ledger, self.reduction_factor) if self.reduction_factor else []
+        owed = owed_promotion(self.ledger, self.reduction_factor) if self.reduction_factor else None
         if owed:  # the floor restricts the choice to the trials it is owed by
-            paused, new_configs, new_X = owed, [], new_X[:0]
+            paused, new_configs, new_X = owed.trial_ids, [], new_X[:0]
         try:
             scores = self._scores(paused, new_X)
         except SurrogateUnavailableError as err:
@@ -193,7 +195,7 @@ class DyHPOSearcher:
             scores = self.random_state.rand(len(paused) + len(new_configs))
         best = int(np.argmax(scores))
         if best < len(paused):
-            return Choice(trial_id=paused[best])
+            return Choice(trial_id=paused[best], to_level=owed.rung if owed else None)
         return Choice(config=new_configs[best - len(paused)])
 
     def _new_candidates(self) -> tuple[list[dict[str, Any]], np.ndarray]:

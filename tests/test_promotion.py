@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from syne_dyhpo.ledger import FAILED, PAUSED, RUNNING, TrialLedger
-from syne_dyhpo.promotion import owed_promotions, rung_levels
+from syne_dyhpo.promotion import owed_promotion, rung_levels
 from tests.scheduler_driver import drive
 from tests.test_scheduler import make
 
@@ -38,6 +38,12 @@ def _history(depths: list[int], statuses: list[str], max_t: int = 9) -> TrialLed
     return ledger
 
 
+def owed_promotions(ledger: TrialLedger, reduction_factor: float) -> list[int]:
+    """The trials of the owed promotion, or none."""
+    promotion = owed_promotion(ledger, reduction_factor)
+    return promotion.trial_ids if promotion else []
+
+
 def test_a_rung_short_of_its_share_owes_a_resume_of_the_trials_below_it():
     history = _history([1] * 6, [PAUSED] * 6)  # 6 reached level 1, none level 3
     assert owed_promotions(history, 3.0) == list(range(6))
@@ -62,9 +68,11 @@ def test_running_trials_count_at_their_target_and_failed_ones_not_at_all():
 def test_the_deepest_short_rung_is_fed_first_and_an_unfeedable_one_is_skipped():
     # rung 3 -> 9 is short (3 at level 3, none at 9), and so is rung 1 -> 3 (12 vs 3)
     depths, statuses = [1] * 9 + [3, 4, 3], [PAUSED] * 12
+    assert owed_promotion(_history(depths, statuses), 3.0).rung == 9
     assert owed_promotions(_history(depths, statuses), 3.0) == [9, 10, 11]
     # the trials between 3 and 9 are all running: feed the rung below instead
     statuses = [PAUSED] * 9 + [RUNNING] * 3
+    assert owed_promotion(_history(depths, statuses), 3.0).rung == 3
     assert owed_promotions(_history(depths, statuses), 3.0) == list(range(9))
 
 
@@ -98,3 +106,15 @@ def test_without_the_floor_dyhpo_falls_short_of_them():
 def test_reduction_factor_must_exceed_one():
     with pytest.raises(ValueError, match="reduction_factor must be > 1 or None, got 1"):
         make(reduction_factor=1)
+
+
+def test_a_promoted_trial_trains_to_the_rung_without_another_decision():
+    scheduler = make(max_t=9)
+    for trial_id in range(3):  # three trials at level 1: rung 1 owes one promotion to 3
+        scheduler.trials.start(trial_id, {"x": trial_id}, np.zeros(scheduler.encoder.dim))
+        scheduler.trials.observe(trial_id, 1, 1.0 + trial_id, seconds=1.0)
+        scheduler.trials.pause(trial_id)
+    choice = scheduler.searcher.suggest()
+    assert choice.trial_id in range(3) and choice.to_level == 3
+    assert scheduler.trials.resume(choice.trial_id, choice.to_level) == 3
+    assert owed_promotion(scheduler.trials, 3.0) is None  # it counts at its rung already
