@@ -41,7 +41,7 @@ class Adam:
         self.steps += 1
         step_size = self.lr / (1 - beta1**self.steps)
         second_correction = (1 - beta2**self.steps) ** 0.5
-        for p, first, second in zip(self.params, self.first, self.second):
+        for p, first, second in zip(self.params, self.first, self.second, strict=True):
             if p.grad is None:
                 continue
             grad = p.grad
