@@ -362,10 +362,14 @@ class DyHPO(TrialScheduler):
         if level >= self.max_t:
             self.trials.finish(trial_id)
             return SchedulerDecision.STOP
-        if level < self.trials.target(trial_id):  # a promotion on its way to its rung
-            self.counts.continues += 1
+        if level < self.trials.target(trial_id) and self._promotion_goes_on():
+            self.counts.continues += 1  # a promotion on its way to its rung
             return SchedulerDecision.CONTINUE
         return self._pause_or_continue(trial_id)
+
+    def _promotion_goes_on(self) -> bool:
+        """Whether a promoted trial below its rung goes on without a decision."""
+        return True
 
     def _pause_or_continue(self, trial_id: int) -> str:
         """``trial_id`` reached its level: the next decision, made now with the

@@ -19,7 +19,7 @@ from syne_dyhpo.tune.worker import EPOCH, METRIC
 
 class ObjectiveDyHPO(DyHPO):
     """DyHPO that decides nothing once ``is_done()`` (a run reaching its level
-    pauses), and records a run that failed as a non-finite value at the level
+    pauses, a promotion too), and records a run that failed as a non-finite value at the level
     it was to reach.
 
     Syne Tune's Tuner starts new runs before it checks its stopping criterion;
@@ -41,6 +41,10 @@ class ObjectiveDyHPO(DyHPO):
     def _decide(self):
         """No decision once done: nothing is started, resumed, or goes on."""
         return None if self.is_done(self._uncounted) else super()._decide()
+
+    def _promotion_goes_on(self) -> bool:
+        """A promotion stops at the budget too."""
+        return not self.is_done(self._uncounted)
 
     def on_trial_result(self, trial: Trial, result: dict[str, Any]) -> str:
         self._uncounted = 1
