@@ -265,7 +265,14 @@ class DyHPO(TrialScheduler):
             full[self.max_resource_attr] = self.max_t if self.go_on else level
         return full
 
+    def _run_is_done(self) -> bool:
+        """Whether nothing may start, resume or go on any more (never, here:
+        the Tuner's stopping criterion ends the run)."""
+        return False
+
     def _decide(self):
+        if self._run_is_done():
+            return None
         start = time.perf_counter()
         choice = self.searcher.suggest()
         self.decision_seconds.append(time.perf_counter() - start)
@@ -362,14 +369,10 @@ class DyHPO(TrialScheduler):
         if level >= self.max_t:
             self.trials.finish(trial_id)
             return SchedulerDecision.STOP
-        if level < self.trials.target(trial_id) and self._promotion_goes_on():
+        if level < self.trials.target(trial_id) and not self._run_is_done():
             self.counts.continues += 1  # a promotion on its way to its rung
             return SchedulerDecision.CONTINUE
         return self._pause_or_continue(trial_id)
-
-    def _promotion_goes_on(self) -> bool:
-        """Whether a promoted trial below its rung goes on without a decision."""
-        return True
 
     def _pause_or_continue(self, trial_id: int) -> str:
         """``trial_id`` reached its level: the next decision, made now with the

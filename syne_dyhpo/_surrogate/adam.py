@@ -13,19 +13,17 @@ from collections.abc import Iterable
 
 import torch
 
+#: PyTorch's defaults: decays of the first and second moment estimates, and
+#: the term that keeps the denominator positive.
+BETA1, BETA2, EPS = 0.9, 0.999, 1e-8
+
 
 class Adam:
-    """Adam over ``params`` with step size ``lr`` and moment decays ``betas``."""
+    """Adam over ``params`` with step size ``lr`` (PyTorch's other defaults)."""
 
-    def __init__(
-        self,
-        params: Iterable[torch.nn.Parameter],
-        lr: float,
-        betas: tuple[float, float] = (0.9, 0.999),
-        eps: float = 1e-8,
-    ):
+    def __init__(self, params: Iterable[torch.nn.Parameter], lr: float):
         self.params = [p for p in params if p.requires_grad]
-        self.lr, self.betas, self.eps = lr, betas, eps
+        self.lr = lr
         self.steps = 0
         self.first = [torch.zeros_like(p) for p in self.params]
         self.second = [torch.zeros_like(p) for p in self.params]
@@ -37,15 +35,14 @@ class Adam:
     @torch.no_grad()
     def step(self) -> None:
         """One update of every parameter that has a gradient."""
-        beta1, beta2 = self.betas
         self.steps += 1
-        step_size = self.lr / (1 - beta1**self.steps)
-        second_correction = (1 - beta2**self.steps) ** 0.5
+        step_size = self.lr / (1 - BETA1**self.steps)
+        second_correction = (1 - BETA2**self.steps) ** 0.5
         for p, first, second in zip(self.params, self.first, self.second, strict=True):
             if p.grad is None:
                 continue
             grad = p.grad
-            first.lerp_(grad, 1 - beta1)
-            second.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
-            denom = (second.sqrt() / second_correction).add_(self.eps)
+            first.lerp_(grad, 1 - BETA1)
+            second.mul_(BETA2).addcmul_(grad, grad, value=1 - BETA2)
+            denom = (second.sqrt() / second_correction).add_(EPS)
             p.addcdiv_(first, denom, value=-step_size)

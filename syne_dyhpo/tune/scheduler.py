@@ -19,8 +19,8 @@ from syne_dyhpo.tune.worker import EPOCH, METRIC
 
 class ObjectiveDyHPO(DyHPO):
     """DyHPO that decides nothing once ``is_done()`` (a run reaching its level
-    pauses, a promotion too), and records a run that failed as a non-finite value at the level
-    it was to reach.
+    pauses, a promotion too), and records a run that failed as a non-finite
+    value at the level it was to reach.
 
     Syne Tune's Tuner starts new runs before it checks its stopping criterion;
     without the first, every run would end one epoch past its budget. Without
@@ -38,13 +38,9 @@ class ObjectiveDyHPO(DyHPO):
         self.is_done = is_done
         self._uncounted = 0  # the result being reported reaches the recorder after us
 
-    def _decide(self):
-        """No decision once done: nothing is started, resumed, or goes on."""
-        return None if self.is_done(self._uncounted) else super()._decide()
-
-    def _promotion_goes_on(self) -> bool:
-        """A promotion stops at the budget too."""
-        return not self.is_done(self._uncounted)
+    def _run_is_done(self) -> bool:
+        """Once done, nothing is started, resumed, or goes on (a promotion neither)."""
+        return self.is_done(self._uncounted)
 
     def on_trial_result(self, trial: Trial, result: dict[str, Any]) -> str:
         self._uncounted = 1

@@ -23,6 +23,14 @@ def negative_quadratic(configuration, epoch, previous_epoch, checkpoint_path):
     return {"epoch": epoch, "metric": -((configuration["x"] - 2) ** 2)}
 
 
+def _save_epoch(state: Path, epoch: int) -> None:
+    """Write ``state`` atomically, as a kill may come mid-write
+    (``syne_dyhpo.tune.records.write_atomically`` would import torch here)."""
+    partial = state.with_suffix(".tmp")
+    partial.write_text(json.dumps({"epoch": epoch}))
+    os.replace(partial, state)
+
+
 def counting(configuration, epoch, previous_epoch, checkpoint_path):
     """Keeps its epoch in ``state.json``; fails unless the checkpoint is where
     ``previous_epoch`` says it is."""
@@ -30,9 +38,7 @@ def counting(configuration, epoch, previous_epoch, checkpoint_path):
     trained = json.loads(state.read_text())["epoch"] if state.exists() else 0
     if trained != previous_epoch:
         raise RuntimeError(f"checkpoint at epoch {trained}, but previous_epoch={previous_epoch}")
-    partial = state.with_suffix(".tmp")
-    partial.write_text(json.dumps({"epoch": epoch}))
-    os.replace(partial, state)
+    _save_epoch(state, epoch)
     x = configuration["x"]
     return [
         {"epoch": e, "metric": abs(x) + 1.0 / e, "resumed": previous_epoch > 0}
@@ -70,16 +76,13 @@ def broken(configuration, epoch, previous_epoch, checkpoint_path):
 def cut_off_counting(configuration, epoch, previous_epoch, checkpoint_path):
     """``counting`` for runs killed at random moments: a call cut off after it
     saved its checkpoint leaves the checkpoint one call ahead of
-    ``previous_epoch``; anything else fails the call. The checkpoint is
-    written atomically, as a kill may come mid-write."""
+    ``previous_epoch``; anything else fails the call."""
     state = Path(checkpoint_path) / "state.json"
     trained = json.loads(state.read_text())["epoch"] if state.exists() else 0
     if trained not in (previous_epoch, epoch):
         raise RuntimeError(f"checkpoint at epoch {trained}, but previous_epoch={previous_epoch}")
     time.sleep(0.05)  # training
-    partial = state.with_suffix(".tmp")
-    partial.write_text(json.dumps({"epoch": epoch}))
-    os.replace(partial, state)
+    _save_epoch(state, epoch)
     with open(Path(checkpoint_path).parent.parent / "pids.txt", "a") as file:
         file.write(f"{os.getpid()}\n")
     return {"epoch": epoch, "metric": abs(configuration["x"] - 0.3) + 1.0 / epoch}
