@@ -89,8 +89,9 @@ def _suggested(scheduler: DyHPO, log) -> tuple[Trial, int]:
 
 
 def test_the_decision_made_at_a_pause_is_the_one_the_free_worker_gets(monkeypatch):
-    # no promotion floor: it could owe the reporting trial its next level
-    scheduler = make(reduction_factor=None)
+    # no promotion floor: it could owe the reporting trial its next level; not
+    # cost-aware: levels timed on a loaded machine's clock could make it worth it
+    scheduler = make(reduction_factor=None, cost_aware=False)
     log = drive(scheduler, quadratic_curve, decisions=20, n_workers=1)
     searcher = scheduler.searcher
     made = []
