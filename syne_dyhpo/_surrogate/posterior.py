@@ -156,18 +156,32 @@ class WhitenedColumns:
     instance whenever it changes. Columns and rows are appended in place, in
     buffers that double when full.
 
+    A column not asked for in the last ``STALE_AFTER`` lookups is stale (its
+    trial trained on, its configuration left the pool); stale columns are
+    dropped once they exceed ``STALE_SHARE`` of the kept ones. Age rather than
+    the last request decides, so a request for a subset (the trials a
+    promotion is owed by) does not drop the columns the next decision needs.
+
     :param factor: the factor the columns are whitened by; it grows only
         through :meth:`extend`.
     """
 
-    def __init__(self, factor: KernelFactor):
+    #: Lookups after its last one a column is kept for.
+    STALE_AFTER = 64
+    #: Share of stale columns that triggers dropping them: every decision reads
+    #: every kept column, and dropping costs about one such read.
+    STALE_SHARE = 0.25
+
+    def __init__(self, factor: KernelFactor, capacity: int = 64):
         self.factor = factor
         self._index: dict[bytes, int] = {}
-        k = factor.scaled.A.shape[1]
-        self._A = factor.scaled.A.new_zeros((64, k))
-        self._A_sq = factor.scaled.A.new_zeros(64)
-        self._V = factor.scaled.A.new_zeros((max(factor.n, 64), 64))
-        self._column_sq = factor.scaled.A.new_zeros(64)
+        self._lookups = 0
+        k, capacity = factor.scaled.A.shape[1], max(capacity, 64)
+        self._A = factor.scaled.A.new_zeros((capacity, k))
+        self._A_sq = factor.scaled.A.new_zeros(capacity)
+        self._V = factor.scaled.A.new_zeros((max(factor.n, 64), capacity))
+        self._column_sq = factor.scaled.A.new_zeros(capacity)
+        self._last_lookup = torch.zeros(capacity, dtype=torch.long)
 
     def __len__(self) -> int:
         return len(self._index)
@@ -192,6 +206,7 @@ class WhitenedColumns:
         self._V = _grown(self._V, rows, columns)
         self._A, self._A_sq = _grown(self._A, columns), _grown(self._A_sq, columns)
         self._column_sq = _grown(self._column_sq, columns)
+        self._last_lookup = _grown(self._last_lookup, columns)
 
     def extend(self, Z_new: torch.Tensor) -> None:
         """Extend the factor by the observations ``Z_new (q, k)`` and every
@@ -214,7 +229,10 @@ class WhitenedColumns:
         their features computed by ``features(positions)`` (positions in ``keys``)."""
         index = self._index
         found = [index.get(key, -1) for key in keys]
-        missing = {keys[i]: i for i, column in enumerate(found) if column < 0}
+        absent = [i for i, column in enumerate(found) if column < 0]
+        missing: dict[bytes, int] = {}  # each absent key at its first position
+        for i in absent:
+            missing.setdefault(keys[i], i)
         if missing:
             new = self.factor.kernel.scale(features(list(missing.values())))
             V_new = torch.linalg.solve_triangular(
@@ -227,38 +245,50 @@ class WhitenedColumns:
             self._column_sq[m : m + k] = V_new.square().sum(dim=0)
             for j, key in enumerate(missing):
                 index[key] = m + j
-            found = [index[key] for key in keys]
+            for i in absent:
+                found[i] = index[keys[i]]
+        self._lookups += 1
+        self._last_lookup[torch.as_tensor(found, dtype=torch.long)] = self._lookups
+        if self._drop_stale():
+            found = [self._index[key] for key in keys]
         return torch.as_tensor(found, dtype=torch.long)
 
-    def keep_only(self, keys: set[bytes]) -> None:
-        """Drop every column whose key is not in ``keys``."""
-        kept = [(key, i) for key, i in self._index.items() if key in keys]
-        columns = torch.as_tensor([i for _, i in kept], dtype=torch.long)
-        A, A_sq, V, sq = self._A[columns], self._A_sq[columns], self.V[:, columns], self.sq[columns]
-        self._index = {key: j for j, (key, _) in enumerate(kept)}
-        m = len(kept)
-        self._A[:m], self._A_sq[:m] = A, A_sq
-        self._V[: self.factor.n, :m], self._column_sq[:m] = V, sq
+    def _drop_stale(self) -> bool:
+        """Drop the stale columns if there are enough of them; whether it did."""
+        fresh = self._last_lookup[: len(self)] > self._lookups - self.STALE_AFTER
+        if (~fresh).sum() <= self.STALE_SHARE * len(self):
+            return False
+        columns = fresh.nonzero().squeeze(1)
+        keys = list(self._index)  # in column order: columns are only appended
+        self._index = {keys[i]: j for j, i in enumerate(columns.tolist())}
+        m = len(columns)
+        self._A[:m], self._A_sq[:m] = self._A[columns], self._A_sq[columns]
+        self._V[: self.factor.n, :m] = self._V[: self.factor.n, columns]
+        self._column_sq[:m] = self._column_sq[columns]
+        self._last_lookup[:m] = self._last_lookup[columns]
+        return True
 
 
 def believer_moments(
-    columns: WhitenedColumns, index: torch.Tensor, r: torch.Tensor, Z_p: torch.Tensor
+    columns: WhitenedColumns, index: torch.Tensor, pending: torch.Tensor, r: torch.Tensor
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Posterior mean offset and variance ``(m,)`` of the candidate columns
-    ``index (m,)`` given centred targets ``r (n,)`` and pending features ``Z_p
-    (p, k)`` (``p`` may be 0). Products with the columns are taken for every
-    kept column, then indexed: cheaper than gathering the columns."""
+    ``index (m,)`` given centred targets ``r (n,)``, with the columns ``pending
+    (p,)`` (``p`` may be 0) as pending evaluations. Products with the columns
+    are taken for every kept column, then indexed: cheaper than gathering the
+    columns."""
     factor = columns.factor
-    kernel, chol = factor.kernel, factor.chol
-    pending = kernel.scale(Z_p)
-    w = torch.linalg.solve_triangular(chol, r.unsqueeze(-1), upper=False)
-    V_p = torch.linalg.solve_triangular(chol, kernel.between(factor.scaled, pending), upper=False)
+    kernel, V = factor.kernel, columns.V
+    w = torch.linalg.solve_triangular(factor.chol, r.unsqueeze(-1), upper=False)
+    V_p = V[:, pending]
     # one pass over the (n, m) columns for the mean and every pending cross term
-    products = torch.cat([w, V_p], dim=1).T @ columns.V  # (1 + p, m)
+    products = torch.cat([w, V_p], dim=1).T @ V  # (1 + p, m)
     mean = products[0, index]
     var = kernel.outputscale - columns.sq[index]
-    if len(Z_p):
-        S_pp = kernel.noisy(pending) - V_p.T @ V_p
-        S_cp = (kernel.between(columns.scaled, pending) - products[1:].T)[index]
+    if len(pending):
+        scaled = columns.scaled
+        pending_scaled = Scaled(scaled.A[pending], scaled.sq[pending])
+        S_pp = kernel.noisy(pending_scaled) - V_p.T @ V_p
+        S_cp = (kernel.between(scaled, pending_scaled) - products[1:].T)[index]
         var = var - (S_cp * torch.linalg.solve(S_pp, S_cp.T).T).sum(dim=1)
     return mean, var.clamp_min(0.0)

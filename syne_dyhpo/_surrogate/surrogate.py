@@ -40,10 +40,6 @@ from syne_dyhpo.model_inputs import RowLayout
 logger = logging.getLogger(__name__)
 
 DTYPE = torch.float64
-#: Columns of candidate rows no longer asked for are dropped once they exceed
-#: this fraction of the rows asked for: every decision reads every kept column,
-#: and dropping costs about one such read.
-STALE_COLUMNS = 0.25
 
 
 class NonFiniteLossError(ArithmeticError):
@@ -109,6 +105,7 @@ class DeepKernelSurrogate:
         _import_lazy_dependencies()
         # (inputs, columns) of the last posterior; reset whenever the model changes
         self._cache: tuple[np.ndarray, WhitenedColumns] | None = None
+        self._columns_wanted = 0  # columns the last posterior asked for: a new cache's capacity
 
     def _new_model(self, inputs: torch.Tensor, y: torch.Tensor, seed: int) -> DeepKernelGP:
         with torch.random.fork_rng(devices=[]):
@@ -192,7 +189,7 @@ class DeepKernelSurrogate:
                 except torch.linalg.LinAlgError:
                     pass  # ill-conditioned update: refactorize
         Z = self.model.feature_extractor(torch.as_tensor(inputs, dtype=DTYPE))
-        columns = WhitenedColumns(KernelFactor(self._kernel(), Z))
+        columns = WhitenedColumns(KernelFactor(self._kernel(), Z), self._columns_wanted)
         self._cache = (inputs, columns)
         return columns
 
@@ -210,7 +207,7 @@ class DeepKernelSurrogate:
         Cheapest when ``inputs`` extends those of the previous call by appended
         rows and the test rows were seen before: only new rows and new columns
         are computed (see :mod:`~syne_dyhpo._surrogate.posterior`). Columns of
-        test rows absent from this call are forgotten.
+        test rows not asked for in a while are forgotten.
 
         :raises SurrogateUnavailableError: no fitted model, or the posterior
             cannot be computed.
@@ -219,21 +216,19 @@ class DeepKernelSurrogate:
             raise SurrogateUnavailableError("the surrogate has not been fit yet")
         if pending_inputs is None:
             pending_inputs = np.zeros((0, test_inputs.shape[1]))
-        keys = row_keys(test_inputs)
+        rows = np.vstack([test_inputs, pending_inputs])  # pending rows get columns too
+        self._columns_wanted = len(rows)
         try:
             with torch.no_grad():
                 columns = self._columns(inputs)
                 features = self.model.feature_extractor
                 index = columns.lookup(
-                    keys, lambda rows: features(torch.as_tensor(test_inputs[rows], dtype=DTYPE))
+                    row_keys(rows), lambda at: features(torch.as_tensor(rows[at], dtype=DTYPE))
                 )
-                if len(columns) > (1 + STALE_COLUMNS) * len(test_inputs):
-                    columns.keep_only(set(keys))
-                    index = columns.lookup(keys, None)
                 constant = self.model.mean_module.constant.detach()
                 r = torch.as_tensor(y, dtype=DTYPE) - constant
-                Z_p = features(torch.as_tensor(pending_inputs, dtype=DTYPE))
-                mean, var = believer_moments(columns, index, r, Z_p)
+                m = len(test_inputs)
+                mean, var = believer_moments(columns, index[:m], index[m:], r)
         except NUMERICAL_ERRORS as err:
             self._cache = None
             raise SurrogateUnavailableError(f"posterior failed: {err}") from err

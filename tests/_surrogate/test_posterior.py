@@ -48,9 +48,10 @@ def _columns(factor, Z_test) -> tuple[WhitenedColumns, torch.Tensor]:
 
 
 def _ours(model, X, y, X_test, X_pending):
-    columns, index = _columns(KernelFactor(_kernel(model), X), X_test)
+    columns, index = _columns(KernelFactor(_kernel(model), X), torch.cat([X_test, X_pending]))
     constant = model.mean_module.constant.detach()
-    mean, variance = believer_moments(columns, index, y - constant, X_pending)
+    m = len(X_test)
+    mean, variance = believer_moments(columns, index[:m], index[m:], y - constant)
     return mean + constant, variance
 
 
@@ -122,19 +123,37 @@ def test_columns_followed_through_extensions_equal_columns_built_on_all_rows():
     torch.testing.assert_close(followed.V[:, index], fresh.V[:, fresh_index], rtol=1e-8, atol=1e-10)
     torch.testing.assert_close(followed.sq[index], fresh.sq[fresh_index], rtol=1e-8, atol=1e-10)
     for ours, theirs in zip(
-        believer_moments(followed, index, r, Z[:2]),
-        believer_moments(fresh, fresh_index, r, Z[:2]),
+        believer_moments(followed, index[2:], index[:2], r),  # columns 0 and 1 pending
+        believer_moments(fresh, fresh_index[2:], fresh_index[:2], r),
         strict=True,
     ):
         torch.testing.assert_close(ours, theirs, rtol=1e-7, atol=1e-10)
 
 
-def test_columns_keep_only_the_keys_asked_for_and_find_them_again():
+def test_columns_of_a_subset_request_are_kept_and_stale_ones_dropped_with_their_values():
     gen = torch.Generator().manual_seed(4)
     Z, Z_test = (torch.rand(n, 2, generator=gen, dtype=DTYPE) for n in (10, 6))
     columns, index = _columns(KernelFactor(_kernel(_gp(Z, Z[:, 0])), Z), Z_test)
-    before = columns.V[:, index[[4, 1]]].clone()
-    columns.keep_only({bytes([4]), bytes([1])})
+    before = columns.V[:, index].clone()
+    subset = [bytes([4]), bytes([1])]
+    for _ in range(WhitenedColumns.STALE_AFTER - 1):  # a subset asked for: nothing stale yet
+        columns.lookup(subset, None)
+    assert len(columns) == 6
+    kept = columns.lookup(subset, None)  # the other four are now stale: dropped
     assert len(columns) == 2
-    kept = columns.lookup([bytes([4]), bytes([1])], None)  # no features needed: both cached
-    torch.testing.assert_close(columns.V[:, kept], before)
+    torch.testing.assert_close(columns.V[:, kept], before[:, [4, 1]])
+    torch.testing.assert_close(columns.sq[kept], before[:, [4, 1]].square().sum(dim=0))
+    again = columns.lookup([bytes([5]), bytes([4])], lambda rows: Z_test[[5]])
+    torch.testing.assert_close(columns.V[:, again], before[:, [5, 4]])
+
+
+def test_a_row_asked_for_twice_gets_one_column_at_both_positions():
+    gen = torch.Generator().manual_seed(5)
+    Z, Z_test = (torch.rand(n, 2, generator=gen, dtype=DTYPE) for n in (10, 3))
+    columns = WhitenedColumns(KernelFactor(_kernel(_gp(Z, Z[:, 0])), Z))
+    keys = [bytes([0]), bytes([1]), bytes([0]), bytes([2]), bytes([1])]
+    index = columns.lookup(keys, lambda at: Z_test[[keys[i][0] for i in at]])
+    assert len(columns) == 3
+    assert index.tolist() == [0, 1, 0, 2, 1]
+    fresh, fresh_index = _columns(KernelFactor(columns.factor.kernel, Z), Z_test)
+    torch.testing.assert_close(columns.V[:, index], fresh.V[:, fresh_index[[0, 1, 0, 2, 1]]])
