@@ -107,9 +107,10 @@ def _grown(buffer: torch.Tensor, *sizes: int) -> torch.Tensor:
 
 
 class KernelFactor:
-    """Training features ``Z (n, k)`` (kept :class:`Scaled`) and ``chol (n, n)``
-    of ``K_zz + noise I``, extended in place by appended rows; buffers double
-    when full."""
+    """Training features ``Z (n, k)`` (kept :class:`Scaled`, in a buffer that
+    doubles when full) and ``chol (n, n)`` of ``K_zz + noise I``, extended by
+    appended rows. ``chol`` is kept contiguous, copied once per extension:
+    a triangular solve against a strided view copies it at every solve."""
 
     def __init__(self, kernel: RBFKernel, Z: torch.Tensor):
         self.kernel = kernel
@@ -124,7 +125,7 @@ class KernelFactor:
 
     @property
     def chol(self) -> torch.Tensor:
-        return self._chol[: self.n, : self.n]
+        return self._chol
 
     def extend(self, Z_new: torch.Tensor) -> tuple[Scaled, torch.Tensor, torch.Tensor]:
         """Append the rows of ``Z_new (q, k)``: ``chol' = [[chol, 0], [B^T, C]]``
@@ -141,9 +142,10 @@ class KernelFactor:
         C = robust_cholesky(self.kernel.noisy(new) - B.T @ B)
         n, q = self.n, len(Z_new)
         self._A, self._sq = _grown(self._A, n + q), _grown(self._sq, n + q)
-        self._chol = _grown(self._chol, n + q, n + q)
         self._A[n : n + q], self._sq[n : n + q] = new.A, new.sq
-        self._chol[n : n + q, :n], self._chol[n : n + q, n : n + q] = B.T, C
+        chol = self._chol.new_zeros((n + q, n + q))
+        chol[:n, :n], chol[n:, :n], chol[n:, n:] = self._chol, B.T, C
+        self._chol = chol
         self.n = n + q
         return new, B.T, C
 
@@ -166,8 +168,9 @@ class WhitenedColumns:
         through :meth:`extend`.
     """
 
-    #: Lookups after its last one a column is kept for.
-    STALE_AFTER = 64
+    #: Lookups after its last one a column is kept for: more than a run of
+    #: promotion decisions lasts (at most 6 in a row on LCBench, 4 workers).
+    STALE_AFTER = 8
     #: Share of stale columns that triggers dropping them: every decision reads
     #: every kept column, and dropping costs about one such read.
     STALE_SHARE = 0.25
