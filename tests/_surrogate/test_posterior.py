@@ -107,6 +107,7 @@ def test_extended_factor_equals_the_factor_built_on_all_rows():
     torch.testing.assert_close(factor.scaled.sq, full.scaled.sq)
     torch.testing.assert_close(factor.chol, full.chol, rtol=1e-9, atol=1e-10)
     assert torch.all(factor.chol.triu(diagonal=1) == 0)
+    assert factor.chol.is_contiguous()  # a solve against a strided factor copies it
 
 
 def test_columns_followed_through_extensions_equal_columns_built_on_all_rows():
