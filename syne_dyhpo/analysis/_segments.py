@@ -98,28 +98,31 @@ def _assign_workers(segments: pd.DataFrame) -> pd.DataFrame:
 
 
 def closed_log(log: list[dict]) -> pd.DataFrame:
-    """The log's events in the order written, each segment ending once: an
-    ending of a trial with no launch since its last ending is dropped (a
-    resumed tuner replays the reports it had not saved, and with them their
-    pauses, before its ``tuning_start``), and a ``tuning_start`` of a resumed
+    """The log's events in the order written, each segment ending once.
+
+    A resumed tuner replays the reports it had not saved, and with them their
+    pauses, before its ``tuning_start``; a replayed ending carries the time of
+    its report. So an ending is dropped if its trial has no launch since its
+    last ending, or if it is older than the trial's open launch (the trial had
+    been resumed when the tuner was killed). A ``tuning_start`` of a resumed
     run ends every segment still open with an ``interrupt`` (the tuner was
     killed; the trial was paused on resuming).
 
     The clock of a resumed run goes on from the time its snapshot and the
     replayed reports account for, so events written between those and the
     kill may carry later times than the ``tuning_start`` after them."""
-    kept, open_trials = [], set()
+    kept, launched_at = [], {}  # open trials -> seconds of their launch
     for event in log:
         kind, trial_id = event["event"], event.get(TRIAL)
         if kind in LAUNCHES:
-            open_trials.add(trial_id)
+            launched_at[trial_id] = event[SECONDS]
         elif kind in ENDINGS:
-            if trial_id not in open_trials:
+            if trial_id not in launched_at or event[SECONDS] < launched_at[trial_id]:
                 continue
-            open_trials.discard(trial_id)
+            del launched_at[trial_id]
         elif kind == "tuning_start":
-            kept += [{**event, "event": "interrupt", TRIAL: t} for t in sorted(open_trials)]
-            open_trials.clear()
+            kept += [{**event, "event": "interrupt", TRIAL: t} for t in sorted(launched_at)]
+            launched_at.clear()
         kept.append(event)
     frame = pd.DataFrame(kept, columns=["event", SECONDS, TRIAL, LEVEL])
     return frame.astype({TRIAL: "Int64"})
