@@ -250,11 +250,12 @@ class WhitenedColumns:
                 index[key] = m + j
             for i in absent:
                 found[i] = index[keys[i]]
+        columns = torch.as_tensor(found, dtype=torch.long)
         self._lookups += 1
-        self._last_lookup[torch.as_tensor(found, dtype=torch.long)] = self._lookups
+        self._last_lookup[columns] = self._lookups
         if self._drop_stale():
-            found = [self._index[key] for key in keys]
-        return torch.as_tensor(found, dtype=torch.long)
+            columns = torch.as_tensor([self._index[key] for key in keys], dtype=torch.long)
+        return columns
 
     def _drop_stale(self) -> bool:
         """Drop the stale columns if there are enough of them; whether it did."""
