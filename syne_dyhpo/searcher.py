@@ -21,9 +21,10 @@ a resume when fewer trials than ASHA's share reached a rung; the model still
 chooses which. The GP sees the metric on a rank-warped scale
 (:mod:`syne_dyhpo.target_scale`) and conditions on a bounded set of the
 observations (:class:`~syne_dyhpo.model_inputs.ConditioningSet`), so that a
-decision costs about the same however long the run has gone on. Every
-candidate's expected improvement is computed exactly from its posterior; what
-makes that cheap is reuse between decisions, not pruning.
+decision costs about the same however long the run has gone on. The chosen
+candidate is the argmax of the exact expected improvements; what makes that
+cheap is reuse between decisions (:mod:`syne_dyhpo._surrogate.posterior`) and
+an upper bound that spares most candidates the pending evaluations' share.
 """
 
 from __future__ import annotations
@@ -59,6 +60,8 @@ LOOKAHEADS = ("next", "final", "rate")
 #: Horizons of ``lookahead="rate"``: fractions of the way from a candidate's
 #: next level to ``max_t``, spaced geometrically (0 is the next level).
 RATE_HORIZONS = np.array([0.0, 0.125, 0.25, 0.5, 1.0])
+#: Candidates scored exactly in the first batch (see :meth:`DyHPOSearcher._scores`).
+EXACT_BATCH = 8
 
 
 @dataclass(frozen=True)
@@ -290,10 +293,18 @@ class DyHPOSearcher:
             horizons = levels[None, :] + np.rint(span).astype(int)
         return horizons, np.log(horizons - levels[None, :] + 1.0)
 
-    def _scores(self, paused: list[int], new_X: np.ndarray) -> np.ndarray:
+    def _scores(self, paused: list[int], new_X: np.ndarray, *, exact: bool = False) -> np.ndarray:
         """Log-EI at the scored levels (see :meth:`_horizons`; per level trained
         to reach them, and per second if cost-aware) of ``paused`` trials then
-        new configurations ``new_X (k, d)``, shape ``(m,)``."""
+        new configurations ``new_X (k, d)``, shape ``(m,)``.
+
+        Pending evaluations only shrink a candidate's std, and EI grows with
+        the std, so the score given the data alone bounds the score from
+        above. Candidates are scored exactly in the order of their bounds, in
+        doubling batches, until the best exact score is above every bound
+        left; the others keep their bounds, all below it: the argmax is that
+        of the exact scores, which ``exact=True`` computes for every candidate.
+        """
         ledger, inputs = self.ledger, self.inputs
         rows, y = self._training_data()
         running = ledger.with_status(RUNNING)
@@ -304,7 +315,27 @@ class DyHPOSearcher:
         if len(new_X):
             parts.append(inputs.new_config_rows(new_X))
         candidates = inputs.layout.at_levels(np.vstack(parts), horizons)  # row h * m + i
-        mean, std = self.surrogate.posterior(rows, y, candidates, pending)
-        best = inputs.best_at_levels(horizons.ravel())
-        per_level = log_expected_improvement(mean, std, best) - log_levels.ravel()
-        return per_level.reshape(len(horizons), -1).max(axis=0) - self._log_costs(paused, new_X)
+        posterior = self.surrogate.believer(rows, y, candidates, pending)
+        best = inputs.best_at_levels(horizons.ravel()).reshape(horizons.shape)
+        log_costs = self._log_costs(paused, new_X)
+
+        def score(at: np.ndarray, std: np.ndarray) -> np.ndarray:
+            """Scores ``(s,)`` of candidates ``at (s,)`` with stds ``(h, s)``."""
+            mean = posterior.mean.reshape(horizons.shape)[:, at]
+            ei = log_expected_improvement(mean.ravel(), std.ravel(), best[:, at].ravel())
+            per_level = ei.reshape(std.shape) - log_levels[:, at]
+            return per_level.max(axis=0) - log_costs[at]
+
+        m = len(levels)
+        scores = score(np.arange(m), posterior.std_bound.reshape(horizons.shape))
+        if not posterior.has_pending:
+            return scores
+        order = np.argsort(-scores, kind="stable")
+        done, batch, top = 0, EXACT_BATCH, -np.inf
+        while done < m and (exact or not scores[order[done]] < top):
+            at = order[done : done + batch]
+            rows_at = (np.arange(len(horizons))[:, None] * m + at[None, :]).ravel()
+            scores[at] = score(at, posterior.std(rows_at).reshape(len(horizons), -1))
+            top = max(top, scores[at].max())
+            done, batch = done + len(at), 2 * batch
+        return scores

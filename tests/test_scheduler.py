@@ -139,17 +139,17 @@ def test_lookahead_sets_the_level_every_candidate_is_scored_at(monkeypatch, look
     scheduler = make(lookahead=lookahead)
     budget_column = scheduler.encoder.dim
     scored_levels, incumbents = [], []
-    posterior = DeepKernelSurrogate.posterior
+    believer = DeepKernelSurrogate.believer
 
-    def spy_posterior(self, inputs, y, test_inputs, pending_inputs=None):
+    def spy_believer(self, inputs, y, test_inputs, pending_inputs=None):
         scored_levels.append(np.round(test_inputs[:, budget_column] * scheduler.max_t))
-        return posterior(self, inputs, y, test_inputs, pending_inputs)
+        return believer(self, inputs, y, test_inputs, pending_inputs)
 
     def spy_log_ei(mean, std, best):
         incumbents.append(np.asarray(best))
         return log_expected_improvement(mean, std, best)
 
-    monkeypatch.setattr(DeepKernelSurrogate, "posterior", spy_posterior)
+    monkeypatch.setattr(DeepKernelSurrogate, "believer", spy_believer)
     monkeypatch.setattr(searcher_module, "log_expected_improvement", spy_log_ei)
     log = drive(scheduler, quadratic_curve, decisions=30, n_workers=1)
     assert any(kind == "resume" for kind, _, _ in log.suggestions)

@@ -79,6 +79,29 @@ def test_scores_from_the_cached_posterior_equal_those_of_a_fresh_one(lookahead):
     assert not np.allclose(cached, extended)
 
 
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_with_pending_evaluations_the_choice_is_the_argmax_of_the_exact_scores(seed):
+    """Candidates whose bound (their score without the pending evaluations) is
+    below the best exact score keep the bound; every other score is exact."""
+    searcher, ledger = _searcher(random_seed=seed)
+    xs = np.random.default_rng(seed).random(24)
+    for trial_id, x in enumerate(xs):
+        _run(searcher, ledger, trial_id, x, levels=1 + trial_id % 4)
+    running = [int(i) for i in np.argsort(np.abs(xs - 0.3))[:3]]  # near the optimum
+    for trial_id in running:
+        ledger.resume(trial_id)
+    _, new_X = searcher._new_candidates()
+    paused = ledger.resumable()
+    pruned = searcher._scores(paused, new_X)
+    exact = searcher._scores(paused, new_X, exact=True)
+    np.testing.assert_array_equal(pruned, searcher._scores(paused, new_X))  # deterministic
+    assert int(np.argmax(pruned)) == int(np.argmax(exact))
+    scored = np.isclose(pruned, exact, rtol=1e-9, atol=1e-12)
+    assert np.all(pruned[~scored] > exact[~scored])  # bounds, each above its score
+    assert np.all(pruned[~scored] < exact.max())  # ... and below the best one
+    assert (~scored).sum() > len(pruned) // 2  # most candidates were spared
+
+
 @pytest.mark.parametrize("elapsed, refits", [(1e-3, False), (1e6, True)])
 def test_the_network_is_refit_only_while_fitting_stays_a_small_share_of_the_time(elapsed, refits):
     """Where the tuning time elapsed is tiny next to the first fit, new

@@ -10,12 +10,13 @@ Notation:
   ``noise``: Gaussian likelihood variance; ``chol``: lower Cholesky factor of
   ``K_zz + noise I``; ``V_c = chol^-1 K_zc``: whitened kernel columns.
 
-With ``V_c`` at hand the posterior mean is ``V_c^T chol^-1 r`` and the variance
-``outputscale - |V_c|^2`` per column: ``O(n)`` per candidate. Between two fits
-of the network the features do not change, so :class:`KernelFactor` extends
-``chol`` in place by the rows of new observations (a block Cholesky update)
-and :class:`WhitenedColumns` extends each kept column by the same rows,
-instead of recomputing either (``O(n^3)`` and ``O(n^2)`` per column). Both
+With ``V_c`` at hand the posterior mean is ``V_c^T w`` with ``w = chol^-1 r``
+and the variance ``outputscale - |V_c|^2`` per column. Between two fits of the
+network the features do not change, so :class:`KernelFactor` extends ``chol``
+and ``w`` in place by the rows of new observations (a block Cholesky update)
+and :class:`WhitenedColumns` extends each kept column, its mean and its squared
+norm by the same rows, instead of recomputing them (``O(n^3)`` and ``O(n^2)``
+per column): a kept column's moments then cost ``O(1)`` per decision. Both
 keep their features divided by the lengthscale together with their squared
 norms (:class:`Scaled`), so a kernel block against them costs one matrix
 product.
@@ -24,7 +25,9 @@ Pending evaluations are "kriging believer" fantasies (Ginsbourger, Le Riche,
 Carraro 2010): observed at their posterior mean, they leave the posterior mean
 unchanged and only shrink the variance,
 ``var' = var - diag(S_cp (S_pp + noise I)^-1 S_pc)`` with ``S`` the posterior
-covariance given the data.
+covariance given the data. ``var`` bounds ``var'`` from above, so
+:class:`BelieverMoments` gives it for every candidate and ``var'``, ``O(n p)``
+per candidate, for those a caller asks for.
 """
 
 from __future__ import annotations
@@ -108,16 +111,18 @@ def _grown(buffer: torch.Tensor, *sizes: int) -> torch.Tensor:
 
 class KernelFactor:
     """Training features ``Z (n, k)`` (kept :class:`Scaled`, in a buffer that
-    doubles when full) and ``chol (n, n)`` of ``K_zz + noise I``, extended by
-    appended rows. ``chol`` is kept contiguous, copied once per extension:
-    a triangular solve against a strided view copies it at every solve."""
+    doubles when full), ``chol (n, n)`` of ``K_zz + noise I`` and the whitened
+    targets ``w = chol^-1 r (n,)``, extended by appended rows. ``chol`` is kept
+    contiguous, copied once per extension: a triangular solve against a
+    strided view copies it at every solve."""
 
-    def __init__(self, kernel: RBFKernel, Z: torch.Tensor):
+    def __init__(self, kernel: RBFKernel, Z: torch.Tensor, r: torch.Tensor):
         self.kernel = kernel
         scaled = kernel.scale(Z)
         self.n = len(Z)
         self._A, self._sq = scaled.A, scaled.sq
         self._chol = robust_cholesky(kernel.noisy(scaled))
+        self.w = _forward(self._chol, r)
 
     @property
     def scaled(self) -> Scaled:
@@ -127,31 +132,42 @@ class KernelFactor:
     def chol(self) -> torch.Tensor:
         return self._chol
 
-    def extend(self, Z_new: torch.Tensor) -> tuple[Scaled, torch.Tensor, torch.Tensor]:
-        """Append the rows of ``Z_new (q, k)``: ``chol' = [[chol, 0], [B^T, C]]``
-        with ``B = chol^-1 K_z,new`` and ``C C^T = K_new,new + noise I - B^T B``.
-        Returns the new rows :class:`Scaled`, ``B^T (q, n)`` and ``C (q, q)``;
-        the factor is unchanged if it raises.
+    def extend(
+        self, Z_new: torch.Tensor, r_new: torch.Tensor
+    ) -> tuple[Scaled, torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Append the rows of ``Z_new (q, k)`` with targets ``r_new (q,)``:
+        ``chol' = [[chol, 0], [B^T, C]]`` with ``B = chol^-1 K_z,new`` and
+        ``C C^T = K_new,new + noise I - B^T B``, ``w' = [w; C^-1 (r_new - B^T w)]``.
+        Returns the new rows :class:`Scaled`, ``B^T (q, n)``, ``C (q, q)`` and
+        the new part of ``w`` ``(q,)``; the factor is unchanged if it raises.
 
         :raises torch.linalg.LinAlgError: ``C`` not positive definite.
         """
         new = self.kernel.scale(Z_new)
-        B = torch.linalg.solve_triangular(
-            self.chol, self.kernel.between(self.scaled, new), upper=False
-        )
+        B = _forward(self.chol, self.kernel.between(self.scaled, new))
         C = robust_cholesky(self.kernel.noisy(new) - B.T @ B)
+        w_new = _forward(C, r_new - B.T @ self.w)
         n, q = self.n, len(Z_new)
         self._A, self._sq = _grown(self._A, n + q), _grown(self._sq, n + q)
         self._A[n : n + q], self._sq[n : n + q] = new.A, new.sq
         chol = self._chol.new_zeros((n + q, n + q))
         chol[:n, :n], chol[n:, :n], chol[n:, n:] = self._chol, B.T, C
         self._chol = chol
+        self.w = torch.cat([self.w, w_new])
         self.n = n + q
-        return new, B.T, C
+        return new, B.T, C, w_new
+
+
+def _forward(chol: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """``chol^-1 b`` for a lower triangular ``chol (n, n)`` and ``b (n,)`` or ``(n, k)``."""
+    if b.dim() == 1:
+        return torch.linalg.solve_triangular(chol, b.unsqueeze(-1), upper=False).squeeze(-1)
+    return torch.linalg.solve_triangular(chol, b, upper=False)
 
 
 class WhitenedColumns:
-    """Candidate columns ``V_c = chol^-1 K_zc`` kept across decisions, by key.
+    """Candidate columns ``V_c = chol^-1 K_zc`` kept across decisions, by key,
+    with their posterior mean offsets ``V_c^T w`` and squared norms.
 
     A candidate's key is the bytes of its model row: the same row has the same
     features as long as the network is unchanged, and the owner starts a new
@@ -183,6 +199,7 @@ class WhitenedColumns:
         self._A = factor.scaled.A.new_zeros((capacity, k))
         self._A_sq = factor.scaled.A.new_zeros(capacity)
         self._V = factor.scaled.A.new_zeros((max(factor.n, 64), capacity))
+        self._column_mean = factor.scaled.A.new_zeros(capacity)
         self._column_sq = factor.scaled.A.new_zeros(capacity)
         self._last_lookup = torch.zeros(capacity, dtype=torch.long)
 
@@ -200,6 +217,11 @@ class WhitenedColumns:
         return self._V[: self.factor.n, : len(self)]
 
     @property
+    def mean(self) -> torch.Tensor:
+        """``(m,)`` posterior mean offset ``V_c^T w`` of each column."""
+        return self._column_mean[: len(self)]
+
+    @property
     def sq(self) -> torch.Tensor:
         """``(m,)`` squared norm of each column."""
         return self._column_sq[: len(self)]
@@ -208,23 +230,25 @@ class WhitenedColumns:
         """Room for ``rows`` rows and ``columns`` columns."""
         self._V = _grown(self._V, rows, columns)
         self._A, self._A_sq = _grown(self._A, columns), _grown(self._A_sq, columns)
+        self._column_mean = _grown(self._column_mean, columns)
         self._column_sq = _grown(self._column_sq, columns)
         self._last_lookup = _grown(self._last_lookup, columns)
 
-    def extend(self, Z_new: torch.Tensor) -> None:
-        """Extend the factor by the observations ``Z_new (q, k)`` and every
-        column with it: ``V' = [V; C^-1 (K_new,c - B^T V)]``.
+    def extend(self, Z_new: torch.Tensor, r_new: torch.Tensor) -> None:
+        """Extend the factor by the observations ``Z_new (q, k)`` with targets
+        ``r_new (q,)`` and every column with them: ``V' = [V; C^-1 (K_new,c - B^T V)]``.
 
         :raises torch.linalg.LinAlgError: the factor could not be extended
             (then nothing changed).
         """
         n, m = self.factor.n, len(self)
-        new, B_t, C = self.factor.extend(Z_new)
+        new, B_t, C, w_new = self.factor.extend(Z_new, r_new)
         self._reserve(self.factor.n, m)
         if m:
             K_new = self.factor.kernel.between(new, self.scaled)
-            bottom = torch.linalg.solve_triangular(C, K_new - B_t @ self._V[:n, :m], upper=False)
+            bottom = _forward(C, K_new - B_t @ self._V[:n, :m])
             self._V[n : self.factor.n, :m] = bottom
+            self._column_mean[:m] += w_new @ bottom
             self._column_sq[:m] += bottom.square().sum(dim=0)
 
     def lookup(self, keys: list[bytes], features) -> torch.Tensor:
@@ -237,14 +261,14 @@ class WhitenedColumns:
         for i in absent:
             missing.setdefault(keys[i], i)
         if missing:
-            new = self.factor.kernel.scale(features(list(missing.values())))
-            V_new = torch.linalg.solve_triangular(
-                self.factor.chol, self.factor.kernel.between(self.factor.scaled, new), upper=False
-            )
+            factor = self.factor
+            new = factor.kernel.scale(features(list(missing.values())))
+            V_new = _forward(factor.chol, factor.kernel.between(factor.scaled, new))
             m, k = len(self), len(missing)
-            self._reserve(self.factor.n, m + k)
+            self._reserve(factor.n, m + k)
             self._A[m : m + k], self._A_sq[m : m + k] = new.A, new.sq
-            self._V[: self.factor.n, m : m + k] = V_new
+            self._V[: factor.n, m : m + k] = V_new
+            self._column_mean[m : m + k] = factor.w @ V_new
             self._column_sq[m : m + k] = V_new.square().sum(dim=0)
             for j, key in enumerate(missing):
                 index[key] = m + j
@@ -268,31 +292,46 @@ class WhitenedColumns:
         m = len(columns)
         self._A[:m], self._A_sq[:m] = self._A[columns], self._A_sq[columns]
         self._V[: self.factor.n, :m] = self._V[: self.factor.n, columns]
+        self._column_mean[:m] = self._column_mean[columns]
         self._column_sq[:m] = self._column_sq[columns]
         self._last_lookup[:m] = self._last_lookup[columns]
         return True
 
 
-def believer_moments(
-    columns: WhitenedColumns, index: torch.Tensor, pending: torch.Tensor, r: torch.Tensor
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """Posterior mean offset and variance ``(m,)`` of the candidate columns
-    ``index (m,)`` given centred targets ``r (n,)``, with the columns ``pending
-    (p,)`` (``p`` may be 0) as pending evaluations. Products with the columns
-    are taken for every kept column, then indexed: cheaper than gathering the
-    columns."""
-    factor = columns.factor
-    kernel, V = factor.kernel, columns.V
-    w = torch.linalg.solve_triangular(factor.chol, r.unsqueeze(-1), upper=False)
-    V_p = V[:, pending]
-    # one pass over the (n, m) columns for the mean and every pending cross term
-    products = torch.cat([w, V_p], dim=1).T @ V  # (1 + p, m)
-    mean = products[0, index]
-    var = kernel.outputscale - columns.sq[index]
-    if len(pending):
+class BelieverMoments:
+    """Posterior moments of the candidate columns ``index (m,)``, with the
+    columns ``pending (p,)`` (``p`` may be 0) as pending evaluations; valid
+    until ``columns`` change.
+
+    :attr:`mean` ``(m,)`` is the posterior mean offset (the fantasies leave it
+    unchanged) and :attr:`variance_bound` ``(m,)`` the variance given the data
+    alone, an upper bound of the variance given the fantasies too, which
+    :meth:`variance` computes for the candidates asked for.
+    """
+
+    def __init__(self, columns: WhitenedColumns, index: torch.Tensor, pending: torch.Tensor):
+        self._columns, self._index = columns, index
+        self.mean = columns.mean[index]
+        self._unclamped = columns.factor.kernel.outputscale - columns.sq[index]
+        self.variance_bound = self._unclamped.clamp_min(0.0)
+        self.has_pending = len(pending) > 0
+        if self.has_pending:
+            kernel, scaled = columns.factor.kernel, columns.scaled
+            self._V_p = columns.V[:, pending]
+            self._pending = Scaled(scaled.A[pending], scaled.sq[pending])
+            S_pp = kernel.noisy(self._pending) - self._V_p.T @ self._V_p
+            self._chol_pp = robust_cholesky(S_pp)
+
+    def variance(self, at: torch.Tensor) -> torch.Tensor:
+        """Variances ``(s,)`` of the candidates at positions ``at (s,)`` given
+        the data and the pending evaluations: ``var - |L_pp^-1 S_pc|^2`` per
+        candidate, ``L_pp`` the Cholesky factor of ``S_pp + noise I``."""
+        if not self.has_pending:
+            return self.variance_bound[at]
+        columns, cols = self._columns, self._index[at]
         scaled = columns.scaled
-        pending_scaled = Scaled(scaled.A[pending], scaled.sq[pending])
-        S_pp = kernel.noisy(pending_scaled) - V_p.T @ V_p
-        S_cp = (kernel.between(scaled, pending_scaled) - products[1:].T)[index]
-        var = var - (S_cp * torch.linalg.solve(S_pp, S_cp.T).T).sum(dim=1)
-    return mean, var.clamp_min(0.0)
+        candidates = Scaled(scaled.A[cols], scaled.sq[cols])
+        S_cp = columns.factor.kernel.between(candidates, self._pending)
+        S_cp = S_cp - columns.V[:, cols].T @ self._V_p  # (s, p)
+        shrink = _forward(self._chol_pp, S_cp.T).square().sum(dim=0)
+        return (self._unclamped[at] - shrink).clamp_min(0.0)

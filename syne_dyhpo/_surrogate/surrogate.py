@@ -29,10 +29,10 @@ from syne_dyhpo._surrogate.adam import Adam
 from syne_dyhpo._surrogate.feature_extractor import FeatureExtractor
 from syne_dyhpo._surrogate.model import DeepKernelGP
 from syne_dyhpo._surrogate.posterior import (
+    BelieverMoments,
     KernelFactor,
     RBFKernel,
     WhitenedColumns,
-    believer_moments,
     robust_cholesky,
 )
 from syne_dyhpo.model_inputs import RowLayout
@@ -103,8 +103,8 @@ class DeepKernelSurrogate:
         self.noise_floor = noise_floor
         self.model: DeepKernelGP | None = None
         _import_lazy_dependencies()
-        # (inputs, columns) of the last posterior; reset whenever the model changes
-        self._cache: tuple[np.ndarray, WhitenedColumns] | None = None
+        # (inputs, y, columns) of the last posterior; reset whenever the model changes
+        self._cache: tuple[np.ndarray, np.ndarray, WhitenedColumns] | None = None
         self._columns_wanted = 0  # columns the last posterior asked for: a new cache's capacity
 
     def _new_model(self, inputs: torch.Tensor, y: torch.Tensor, seed: int) -> DeepKernelGP:
@@ -172,37 +172,46 @@ class DeepKernelSurrogate:
             noise=self.model.likelihood.noise.detach(),
         )
 
-    def _columns(self, inputs: np.ndarray) -> WhitenedColumns:
-        """The candidate columns whitened by the factor of all ``inputs (n, p)``:
-        the cached ones, extended by the rows appended since (same model, same
-        earlier rows), or new ones on a new factor."""
+    def _columns(self, inputs: np.ndarray, y: np.ndarray) -> WhitenedColumns:
+        """The candidate columns whitened by the factor of all ``inputs (n, p)``
+        with targets ``y (n,)``: the cached ones, extended by the rows appended
+        since (same model, same earlier rows and targets), or new ones on a new
+        factor."""
+        constant = self.model.mean_module.constant.detach()
         if self._cache is not None:
-            old_inputs, columns = self._cache
+            old_inputs, old_y, columns = self._cache
             n_old = len(old_inputs)
-            if n_old <= len(inputs) and np.array_equal(inputs[:n_old], old_inputs):
+            if (
+                n_old <= len(inputs)
+                and np.array_equal(inputs[:n_old], old_inputs)
+                and np.array_equal(y[:n_old], old_y)
+            ):
                 try:
                     if n_old < len(inputs):
                         new_rows = torch.as_tensor(inputs[n_old:], dtype=DTYPE)
-                        columns.extend(self.model.feature_extractor(new_rows))
-                    self._cache = (inputs, columns)
+                        r_new = torch.as_tensor(y[n_old:], dtype=DTYPE) - constant
+                        columns.extend(self.model.feature_extractor(new_rows), r_new)
+                    self._cache = (inputs, y, columns)
                     return columns
                 except torch.linalg.LinAlgError:
                     pass  # ill-conditioned update: refactorize
         Z = self.model.feature_extractor(torch.as_tensor(inputs, dtype=DTYPE))
-        columns = WhitenedColumns(KernelFactor(self._kernel(), Z), self._columns_wanted)
-        self._cache = (inputs, columns)
+        r = torch.as_tensor(y, dtype=DTYPE) - constant
+        columns = WhitenedColumns(KernelFactor(self._kernel(), Z, r), self._columns_wanted)
+        self._cache = (inputs, y, columns)
         return columns
 
-    def posterior(
+    def believer(
         self,
         inputs: np.ndarray,
         y: np.ndarray,
         test_inputs: np.ndarray,
         pending_inputs: np.ndarray | None = None,
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """Posterior mean and std ``(m,)`` at ``test_inputs (m, p)`` given
-        ``inputs (n, p)`` and ``y (n,)``, with ``pending_inputs (q, p)`` as
-        kriging-believer fantasies.
+    ) -> CandidatePosterior:
+        """The posterior at ``test_inputs (m, p)`` given ``inputs (n, p)`` and
+        ``y (n,)``, with ``pending_inputs (q, p)`` as kriging-believer fantasies:
+        its mean for all, an upper bound of its std for all, its std for those
+        asked for (see :class:`CandidatePosterior`).
 
         Cheapest when ``inputs`` extends those of the previous call by appended
         rows and the test rows were seen before: only new rows and new columns
@@ -220,23 +229,69 @@ class DeepKernelSurrogate:
         self._columns_wanted = len(rows)
         try:
             with torch.no_grad():
-                columns = self._columns(inputs)
+                columns = self._columns(inputs, y)
                 features = self.model.feature_extractor
                 index = columns.lookup(
                     row_keys(rows), lambda at: features(torch.as_tensor(rows[at], dtype=DTYPE))
                 )
-                constant = self.model.mean_module.constant.detach()
-                r = torch.as_tensor(y, dtype=DTYPE) - constant
                 m = len(test_inputs)
-                mean, var = believer_moments(columns, index[:m], index[m:], r)
+                moments = BelieverMoments(columns, index[:m], index[m:])
         except NUMERICAL_ERRORS as err:
             self._cache = None
             raise SurrogateUnavailableError(f"posterior failed: {err}") from err
-        mean, std = (mean + constant).numpy(), var.sqrt().numpy()
-        if not (np.all(np.isfinite(mean)) and np.all(np.isfinite(std))):
+        constant = self.model.mean_module.constant.detach()
+        return CandidatePosterior(self, moments, constant)
+
+    def posterior(
+        self,
+        inputs: np.ndarray,
+        y: np.ndarray,
+        test_inputs: np.ndarray,
+        pending_inputs: np.ndarray | None = None,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Posterior mean and std ``(m,)`` at ``test_inputs (m, p)``, as
+        :meth:`believer` computes them.
+
+        :raises SurrogateUnavailableError: as :meth:`believer`.
+        """
+        posterior = self.believer(inputs, y, test_inputs, pending_inputs)
+        return posterior.mean, posterior.std(np.arange(len(test_inputs)))
+
+    def _finite(self, values: np.ndarray) -> np.ndarray:
+        """``values``, checked finite; else the cache is dropped and
+        :class:`SurrogateUnavailableError` raised."""
+        if not np.all(np.isfinite(values)):
             self._cache = None
             raise SurrogateUnavailableError("posterior has non-finite values")
-        return mean, std
+        return values
+
+
+class CandidatePosterior:
+    """The posterior at the candidates of one :meth:`DeepKernelSurrogate.believer`
+    call, valid until the surrogate's next call.
+
+    :attr:`mean` ``(m,)`` and :attr:`std_bound` ``(m,)`` are known for every
+    candidate; ``std_bound`` is the std given the data alone, at least the std
+    given the pending evaluations too, which :meth:`std` computes for the
+    candidates asked for (the same where nothing is pending).
+    """
+
+    def __init__(self, surrogate: DeepKernelSurrogate, moments: BelieverMoments, constant):
+        self._surrogate, self._moments = surrogate, moments
+        self.mean = surrogate._finite((moments.mean + constant).numpy())
+        self.std_bound = surrogate._finite(moments.variance_bound.sqrt().numpy())
+        self.has_pending = moments.has_pending
+
+    def std(self, at: np.ndarray) -> np.ndarray:
+        """Std ``(s,)`` of the candidates at positions ``at (s,)``.
+
+        :raises SurrogateUnavailableError: non-finite values.
+        """
+        if not self.has_pending:
+            return self.std_bound[at]
+        with torch.no_grad():
+            variance = self._moments.variance(torch.as_tensor(at, dtype=torch.long))
+        return self._surrogate._finite(variance.sqrt().numpy())
 
 
 def log_likelihood_per_point(
