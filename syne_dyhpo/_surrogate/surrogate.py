@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import copy
 import logging
-import math
 
 import gpytorch
 import numpy as np
@@ -27,13 +26,13 @@ import torch
 
 from syne_dyhpo._surrogate.adam import Adam
 from syne_dyhpo._surrogate.feature_extractor import FeatureExtractor
+from syne_dyhpo._surrogate.marginal_likelihood import log_likelihood_per_point
 from syne_dyhpo._surrogate.model import DeepKernelGP
 from syne_dyhpo._surrogate.posterior import (
     BelieverMoments,
     KernelFactor,
     RBFKernel,
     WhitenedColumns,
-    robust_cholesky,
 )
 from syne_dyhpo.model_inputs import RowLayout
 
@@ -292,22 +291,6 @@ class CandidatePosterior:
         with torch.no_grad():
             variance = self._moments.variance(torch.as_tensor(at, dtype=torch.long))
         return self._surrogate._finite(variance.sqrt().numpy())
-
-
-def log_likelihood_per_point(
-    model: DeepKernelGP, inputs: torch.Tensor, y: torch.Tensor
-) -> torch.Tensor:
-    """``log p(y | inputs) / n`` under ``model``, the objective gpytorch's
-    ``ExactMarginalLogLikelihood`` computes, written out (one Cholesky factor,
-    no operator dispatch): ``-(r^T K^-1 r / 2 + log|K| / 2) / n - log(2 pi) / 2``
-    with ``r`` the centred targets and ``K`` the noisy kernel matrix."""
-    covar = model.covar_module
-    kernel = RBFKernel(covar.outputscale, covar.base_kernel.lengthscale, model.likelihood.noise)
-    chol = robust_cholesky(kernel.noisy(kernel.scale(model.feature_extractor(inputs))))
-    r = (y - model.mean_module.constant).unsqueeze(-1)
-    fit = (r * torch.cholesky_solve(r, chol)).sum()
-    log_det = 2.0 * chol.diagonal().log().sum()
-    return -0.5 * (fit + log_det) / len(y) - 0.5 * math.log(2.0 * math.pi)
 
 
 def row_keys(rows: np.ndarray) -> list[bytes]:

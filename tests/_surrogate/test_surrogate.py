@@ -125,20 +125,3 @@ def test_a_refit_forgets_the_cached_columns():
     surrogate._cache = None
     np.testing.assert_allclose(after[0], surrogate.posterior(inputs, y, test_inputs)[0])
     assert not np.allclose(before[0], after[0])
-
-
-def test_the_fit_objective_is_gpytorchs_exact_marginal_likelihood():
-    import gpytorch
-
-    from syne_dyhpo._surrogate.surrogate import log_likelihood_per_point
-
-    inputs, y = _data(25)
-    surrogate = DeepKernelSurrogate(LAYOUT, scratch_steps=15)
-    assert surrogate.fit(inputs, y, from_scratch=True, seed=0)
-    model = surrogate.model
-    model.train()
-    inputs_t, y_t = (torch.as_tensor(a, dtype=torch.float64) for a in (inputs, y))
-    mll = gpytorch.mlls.ExactMarginalLogLikelihood(model.likelihood, model)
-    with gpytorch.settings.max_cholesky_size(10_000):
-        expected = mll(model(inputs_t), y_t)
-    torch.testing.assert_close(log_likelihood_per_point(model, inputs_t, y_t), expected)
