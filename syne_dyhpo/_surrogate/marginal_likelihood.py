@@ -1,8 +1,8 @@
 """The objective the network and kernel are fit by: the exact marginal likelihood.
 
 Notation: ``K`` ``(n, n)`` noisy kernel matrix of the training rows, ``r``
-``(n,)`` targets minus the constant mean, ``L`` the lower Cholesky factor of
-``K``, ``alpha = K^-1 r``.
+``(n,)`` targets minus the constant mean, ``chol`` the lower Cholesky factor
+of ``K``, ``alpha = K^-1 r``.
 
 Its gradient with respect to ``K`` is written out (Rasmussen & Williams 2006,
 Eq. 5.9): ``(alpha alpha^T - K^-1) / 2``, one ``cholesky_inverse`` instead of

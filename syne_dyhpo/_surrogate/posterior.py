@@ -122,7 +122,7 @@ class KernelFactor:
         self.n = len(Z)
         self._A, self._sq = scaled.A, scaled.sq
         self._chol = robust_cholesky(kernel.noisy(scaled))
-        self.w = _forward(self._chol, r)
+        self.w = _solve_lower(self._chol, r)
 
     @property
     def scaled(self) -> Scaled:
@@ -144,9 +144,9 @@ class KernelFactor:
         :raises torch.linalg.LinAlgError: ``C`` not positive definite.
         """
         new = self.kernel.scale(Z_new)
-        B = _forward(self.chol, self.kernel.between(self.scaled, new))
+        B = _solve_lower(self.chol, self.kernel.between(self.scaled, new))
         C = robust_cholesky(self.kernel.noisy(new) - B.T @ B)
-        w_new = _forward(C, r_new - B.T @ self.w)
+        w_new = _solve_lower(C, r_new - B.T @ self.w)
         n, q = self.n, len(Z_new)
         self._A, self._sq = _grown(self._A, n + q), _grown(self._sq, n + q)
         self._A[n : n + q], self._sq[n : n + q] = new.A, new.sq
@@ -158,7 +158,7 @@ class KernelFactor:
         return new, B.T, C, w_new
 
 
-def _forward(chol: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+def _solve_lower(chol: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     """``chol^-1 b`` for a lower triangular ``chol (n, n)`` and ``b (n,)`` or ``(n, k)``."""
     if b.dim() == 1:
         return torch.linalg.solve_triangular(chol, b.unsqueeze(-1), upper=False).squeeze(-1)
@@ -246,7 +246,7 @@ class WhitenedColumns:
         self._reserve(self.factor.n, m)
         if m:
             K_new = self.factor.kernel.between(new, self.scaled)
-            bottom = _forward(C, K_new - B_t @ self._V[:n, :m])
+            bottom = _solve_lower(C, K_new - B_t @ self._V[:n, :m])
             self._V[n : self.factor.n, :m] = bottom
             self._column_mean[:m] += w_new @ bottom
             self._column_sq[:m] += bottom.square().sum(dim=0)
@@ -263,7 +263,7 @@ class WhitenedColumns:
         if missing:
             factor = self.factor
             new = factor.kernel.scale(features(list(missing.values())))
-            V_new = _forward(factor.chol, factor.kernel.between(factor.scaled, new))
+            V_new = _solve_lower(factor.chol, factor.kernel.between(factor.scaled, new))
             m, k = len(self), len(missing)
             self._reserve(factor.n, m + k)
             self._A[m : m + k], self._A_sq[m : m + k] = new.A, new.sq
@@ -319,13 +319,13 @@ class BelieverMoments:
             kernel, scaled = columns.factor.kernel, columns.scaled
             self._V_p = columns.V[:, pending]
             self._pending = Scaled(scaled.A[pending], scaled.sq[pending])
-            S_pp = kernel.noisy(self._pending) - self._V_p.T @ self._V_p
-            self._chol_pp = robust_cholesky(S_pp)
+            noisy_S_pp = kernel.noisy(self._pending) - self._V_p.T @ self._V_p
+            self._chol_pp = robust_cholesky(noisy_S_pp)
 
     def variance(self, at: torch.Tensor) -> torch.Tensor:
         """Variances ``(s,)`` of the candidates at positions ``at (s,)`` given
-        the data and the pending evaluations: ``var - |L_pp^-1 S_pc|^2`` per
-        candidate, ``L_pp`` the Cholesky factor of ``S_pp + noise I``."""
+        the data and the pending evaluations: ``var - |chol_pp^-1 S_pc|^2`` per
+        candidate, ``chol_pp`` the Cholesky factor of ``S_pp + noise I``."""
         if not self.has_pending:
             return self.variance_bound[at]
         columns, cols = self._columns, self._index[at]
@@ -333,5 +333,5 @@ class BelieverMoments:
         candidates = Scaled(scaled.A[cols], scaled.sq[cols])
         S_cp = columns.factor.kernel.between(candidates, self._pending)
         S_cp = S_cp - columns.V[:, cols].T @ self._V_p  # (s, p)
-        shrink = _forward(self._chol_pp, S_cp.T).square().sum(dim=0)
+        shrink = _solve_lower(self._chol_pp, S_cp.T).square().sum(dim=0)
         return (self._unclamped[at] - shrink).clamp_min(0.0)
