@@ -279,7 +279,11 @@ class CandidatePosterior:
         self._surrogate, self._moments = surrogate, moments
         self.mean = surrogate._finite((moments.mean + constant).numpy())
         self.std_bound = surrogate._finite(moments.variance_bound.sqrt().numpy())
-        self.has_pending = moments.has_pending
+
+    @property
+    def has_pending(self) -> bool:
+        """Whether pending evaluations shrink some std below :attr:`std_bound`."""
+        return self._moments.has_pending
 
     def std(self, at: np.ndarray) -> np.ndarray:
         """Std ``(s,)`` of the candidates at positions ``at (s,)``.
