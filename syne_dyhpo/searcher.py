@@ -265,8 +265,8 @@ class DyHPOSearcher:
             return np.zeros(0), np.zeros(0)
         rows, y = self.inputs.observations(self.conditioning.update(self.ledger))
         levels = np.full((1, len(trial_ids)), level)
-        candidates = self.inputs.layout.at_levels(self.inputs.next_level_rows(trial_ids), levels)
-        return self.surrogate.posterior(rows, y, candidates)
+        candidates = self.inputs.next_level_rows(trial_ids)
+        return self.surrogate.posterior(rows, y, candidates, levels=levels)
 
     def _log_costs(self, paused: list[int], new_X: np.ndarray) -> np.ndarray:
         """Predicted log seconds of each candidate's next level, shape ``(m,)``
@@ -314,8 +314,7 @@ class DyHPOSearcher:
         parts = [inputs.next_level_rows(paused)] if paused else []
         if len(new_X):
             parts.append(inputs.new_config_rows(new_X))
-        candidates = inputs.layout.at_levels(np.vstack(parts), horizons)  # row h * m + i
-        posterior = self.surrogate.believer(rows, y, candidates, pending)
+        posterior = self.surrogate.believer(rows, y, np.vstack(parts), pending, levels=horizons)
         best = inputs.best_at_levels(horizons.ravel()).reshape(horizons.shape)
         log_costs = self._log_costs(paused, new_X)
 

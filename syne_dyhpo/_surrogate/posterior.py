@@ -34,6 +34,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 
 # Jitter added to the diagonal, relative to the kernel scale, when the
@@ -169,22 +170,25 @@ class WhitenedColumns:
     """Candidate columns ``V_c = chol^-1 K_zc`` kept across decisions, by key,
     with their posterior mean offsets ``V_c^T w`` and squared norms.
 
-    A candidate's key is the bytes of its model row: the same row has the same
-    features as long as the network is unchanged, and the owner starts a new
-    instance whenever it changes. Columns and rows are appended in place, in
-    buffers that double when full.
+    A key names the columns of one candidate's rows, a fixed number of them
+    per lookup: the bytes of what determines the rows (the owner's choice: a
+    model row, or a row and the levels it is asked at), hashed once for all
+    its rows. The same rows have the same features as long as the network is
+    unchanged, and the owner starts a new instance whenever it changes.
+    Columns and rows are appended in place, in buffers that double when full.
 
-    A column not asked for in the last ``STALE_AFTER`` lookups is stale (its
-    trial trained on, its configuration left the pool); stale columns are
-    dropped once they exceed ``STALE_SHARE`` of the kept ones. Age rather than
-    the last request decides, so a request for a subset (the trials a
-    promotion is owed by) does not drop the columns the next decision needs.
+    A column not asked for in the last ``STALE_AFTER`` rounds of lookups
+    (:meth:`begin_round`) is stale (its trial trained on, its configuration
+    left the pool); stale columns are dropped once they exceed
+    ``STALE_SHARE`` of the kept ones. Age rather than the last request
+    decides, so a request for a subset (the trials a promotion is owed by)
+    does not drop the columns the next decision needs.
 
     :param factor: the factor the columns are whitened by; it grows only
         through :meth:`extend`.
     """
 
-    #: Lookups after its last one a column is kept for: more than a run of
+    #: Rounds after its last lookup a column is kept for: more than a run of
     #: promotion decisions lasts (at most 6 in a row on LCBench, 4 workers).
     STALE_AFTER = 8
     #: Share of stale columns that triggers dropping them: every decision reads
@@ -194,17 +198,18 @@ class WhitenedColumns:
     def __init__(self, factor: KernelFactor, capacity: int = 64):
         self.factor = factor
         self._index: dict[bytes, int] = {}
-        self._lookups = 0
+        self._size = 0  # columns kept
+        self._round = 0
         k, capacity = factor.scaled.A.shape[1], max(capacity, 64)
         self._A = factor.scaled.A.new_zeros((capacity, k))
         self._A_sq = factor.scaled.A.new_zeros(capacity)
         self._V = factor.scaled.A.new_zeros((max(factor.n, 64), capacity))
         self._column_mean = factor.scaled.A.new_zeros(capacity)
         self._column_sq = factor.scaled.A.new_zeros(capacity)
-        self._last_lookup = torch.zeros(capacity, dtype=torch.long)
+        self._last_round = torch.zeros(capacity, dtype=torch.long)
 
     def __len__(self) -> int:
-        return len(self._index)
+        return self._size
 
     @property
     def scaled(self) -> Scaled:
@@ -232,7 +237,7 @@ class WhitenedColumns:
         self._A, self._A_sq = _grown(self._A, columns), _grown(self._A_sq, columns)
         self._column_mean = _grown(self._column_mean, columns)
         self._column_sq = _grown(self._column_sq, columns)
-        self._last_lookup = _grown(self._last_lookup, columns)
+        self._last_round = _grown(self._last_round, columns)
 
     def extend(self, Z_new: torch.Tensor, r_new: torch.Tensor) -> None:
         """Extend the factor by the observations ``Z_new (q, k)`` with targets
@@ -251,51 +256,56 @@ class WhitenedColumns:
             self._column_mean[:m] += w_new @ bottom
             self._column_sq[:m] += bottom.square().sum(dim=0)
 
-    def lookup(self, keys: list[bytes], features) -> torch.Tensor:
-        """Column indices ``(m,)`` of ``keys``; the missing ones are added, with
-        their features computed by ``features(positions)`` (positions in ``keys``)."""
-        index = self._index
-        found = [index.get(key, -1) for key in keys]
-        absent = [i for i, column in enumerate(found) if column < 0]
-        missing: dict[bytes, int] = {}  # each absent key at its first position
-        for i in absent:
-            missing.setdefault(keys[i], i)
-        if missing:
-            factor = self.factor
-            new = factor.kernel.scale(features(list(missing.values())))
-            V_new = _solve_lower(factor.chol, factor.kernel.between(factor.scaled, new))
-            m, k = len(self), len(missing)
-            self._reserve(factor.n, m + k)
-            self._A[m : m + k], self._A_sq[m : m + k] = new.A, new.sq
-            self._V[: factor.n, m : m + k] = V_new
-            self._column_mean[m : m + k] = factor.w @ V_new
-            self._column_sq[m : m + k] = V_new.square().sum(dim=0)
-            for j, key in enumerate(missing):
-                index[key] = m + j
-            for i in absent:
-                found[i] = index[keys[i]]
-        columns = torch.as_tensor(found, dtype=torch.long)
-        self._lookups += 1
-        self._last_lookup[columns] = self._lookups
-        if self._drop_stale():
-            columns = torch.as_tensor([self._index[key] for key in keys], dtype=torch.long)
-        return columns
-
-    def _drop_stale(self) -> bool:
-        """Drop the stale columns if there are enough of them; whether it did."""
-        fresh = self._last_lookup[: len(self)] > self._lookups - self.STALE_AFTER
+    def begin_round(self) -> None:
+        """Start a round of lookups (one decision's): a column not asked for in
+        the last ``STALE_AFTER`` rounds is stale, and the stale columns are
+        dropped here if there are enough of them. Column indices returned by
+        :meth:`lookup` stay valid until the next round begins."""
+        self._round += 1
+        fresh = self._last_round[: len(self)] > self._round - 1 - self.STALE_AFTER
         if (~fresh).sum() <= self.STALE_SHARE * len(self):
-            return False
+            return
         columns = fresh.nonzero().squeeze(1)
-        keys = list(self._index)  # in column order: columns are only appended
-        self._index = {keys[i]: j for j, i in enumerate(columns.tolist())}
+        kept, position = fresh.tolist(), (torch.cumsum(fresh, 0) - 1).tolist()
+        self._index = {key: position[i] for key, i in self._index.items() if kept[i]}
         m = len(columns)
         self._A[:m], self._A_sq[:m] = self._A[columns], self._A_sq[columns]
         self._V[: self.factor.n, :m] = self._V[: self.factor.n, columns]
         self._column_mean[:m] = self._column_mean[columns]
         self._column_sq[:m] = self._column_sq[columns]
-        self._last_lookup[:m] = self._last_lookup[columns]
-        return True
+        self._last_round[:m] = self._last_round[columns]
+        self._size = m
+
+    def lookup(self, keys: list[bytes], features, size: int = 1) -> torch.Tensor:
+        """Column indices ``(size * m,)`` of the ``m`` ``keys``, each naming
+        ``size`` columns: entry ``j * m + i`` is the ``j``-th column of key
+        ``i``. The missing ones are added, with the features of the rows at
+        positions ``at`` of that order computed by ``features(at)``."""
+        index, m = self._index, len(keys)
+        first = np.fromiter((index.get(key, -1) for key in keys), dtype=np.int64, count=m)
+        absent = np.flatnonzero(first < 0).tolist()
+        missing: dict[bytes, int] = {}  # each absent key at its first position
+        for i in absent:
+            missing.setdefault(keys[i], i)
+        if missing:
+            factor, start = self.factor, len(self)
+            at = np.array(list(missing.values()))
+            rows = (at[:, None] + m * np.arange(size)[None, :]).ravel()  # key by key
+            new = factor.kernel.scale(features(rows))
+            V_new = _solve_lower(factor.chol, factor.kernel.between(factor.scaled, new))
+            end = start + len(rows)
+            self._reserve(factor.n, end)
+            self._A[start:end], self._A_sq[start:end] = new.A, new.sq
+            self._V[: factor.n, start:end] = V_new
+            self._column_mean[start:end] = factor.w @ V_new
+            self._column_sq[start:end] = V_new.square().sum(dim=0)
+            self._size = end
+            for j, key in enumerate(missing):
+                index[key] = start + j * size
+            first[absent] = [index[keys[i]] for i in absent]
+        columns = torch.from_numpy((first[None, :] + np.arange(size)[:, None]).ravel())
+        self._last_round[columns] = self._round
+        return columns
 
 
 class BelieverMoments:

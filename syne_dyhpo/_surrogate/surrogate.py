@@ -206,16 +206,21 @@ class DeepKernelSurrogate:
         y: np.ndarray,
         test_inputs: np.ndarray,
         pending_inputs: np.ndarray | None = None,
+        *,
+        levels: np.ndarray | None = None,
     ) -> CandidatePosterior:
         """The posterior at ``test_inputs (m, p)`` given ``inputs (n, p)`` and
         ``y (n,)``, with ``pending_inputs (q, p)`` as kriging-believer fantasies:
         its mean for all, an upper bound of its std for all, its std for those
-        asked for (see :class:`CandidatePosterior`).
+        asked for (see :class:`CandidatePosterior`). With ``levels (h, m)``,
+        at each test row predicting each of its levels instead (row ``j * m +
+        i`` of :meth:`RowLayout.at_levels`), ``h * m`` in all.
 
         Cheapest when ``inputs`` extends those of the previous call by appended
         rows and the test rows were seen before: only new rows and new columns
-        are computed (see :mod:`~syne_dyhpo._surrogate.posterior`). Columns of
-        test rows not asked for in a while are forgotten.
+        are computed (see :mod:`~syne_dyhpo._surrogate.posterior`); a test row
+        is known by its bytes and those of its levels. Columns of test rows not
+        asked for in a while are forgotten.
 
         :raises SurrogateUnavailableError: no fitted model, or the posterior
             cannot be computed.
@@ -224,17 +229,26 @@ class DeepKernelSurrogate:
             raise SurrogateUnavailableError("the surrogate has not been fit yet")
         if pending_inputs is None:
             pending_inputs = np.zeros((0, test_inputs.shape[1]))
-        rows = np.vstack([test_inputs, pending_inputs])  # pending rows get columns too
-        self._columns_wanted = len(rows)
+        if levels is None:
+            keys, rows, size = row_keys(test_inputs), test_inputs, 1
+        else:
+            keys = row_keys(np.hstack([test_inputs, levels.T]))
+            rows, size = self.layout.at_levels(test_inputs, levels), len(levels)
+        self._columns_wanted = len(rows) + len(pending_inputs)
+        extractor = self.model.feature_extractor
+
+        def features(rows: np.ndarray) -> torch.Tensor:
+            return extractor(torch.as_tensor(rows, dtype=DTYPE))
+
         try:
             with torch.no_grad():
                 columns = self._columns(inputs, y)
-                features = self.model.feature_extractor
-                index = columns.lookup(
-                    row_keys(rows), lambda at: features(torch.as_tensor(rows[at], dtype=DTYPE))
+                columns.begin_round()
+                index = columns.lookup(keys, lambda at: features(rows[at]), size)
+                pending = columns.lookup(  # pending rows get columns too
+                    row_keys(pending_inputs), lambda at: features(pending_inputs[at])
                 )
-                m = len(test_inputs)
-                moments = BelieverMoments(columns, index[:m], index[m:])
+                moments = BelieverMoments(columns, index, pending)
         except NUMERICAL_ERRORS as err:
             self._cache = None
             raise SurrogateUnavailableError(f"posterior failed: {err}") from err
@@ -247,14 +261,16 @@ class DeepKernelSurrogate:
         y: np.ndarray,
         test_inputs: np.ndarray,
         pending_inputs: np.ndarray | None = None,
+        *,
+        levels: np.ndarray | None = None,
     ) -> tuple[np.ndarray, np.ndarray]:
-        """Posterior mean and std ``(m,)`` at ``test_inputs (m, p)``, as
-        :meth:`believer` computes them.
+        """Posterior mean and std, ``(m,)`` at ``test_inputs (m, p)`` or ``(h *
+        m,)`` with ``levels (h, m)``, as :meth:`believer` computes them.
 
         :raises SurrogateUnavailableError: as :meth:`believer`.
         """
-        posterior = self.believer(inputs, y, test_inputs, pending_inputs)
-        return posterior.mean, posterior.std(np.arange(len(test_inputs)))
+        posterior = self.believer(inputs, y, test_inputs, pending_inputs, levels=levels)
+        return posterior.mean, posterior.std(np.arange(len(posterior.mean)))
 
     def _finite(self, values: np.ndarray) -> np.ndarray:
         """``values``, checked finite; else the cache is dropped and

@@ -167,16 +167,39 @@ def test_columns_of_a_subset_request_are_kept_and_stale_ones_dropped_with_their_
     columns, index = _columns(KernelFactor(_kernel(_gp(Z, Z[:, 0])), Z, Z[:, 0]), Z_test)
     before, before_mean = columns.V[:, index].clone(), columns.mean[index].clone()
     subset = [bytes([4]), bytes([1])]
-    for _ in range(WhitenedColumns.STALE_AFTER - 1):  # a subset asked for: nothing stale yet
+    for _ in range(WhitenedColumns.STALE_AFTER):  # a subset asked for: nothing stale yet
+        columns.begin_round()
         columns.lookup(subset, None)
     assert len(columns) == 6
-    kept = columns.lookup(subset, None)  # the other four are now stale: dropped
+    columns.begin_round()  # the other four are now stale: dropped
     assert len(columns) == 2
+    kept = columns.lookup(subset, None)
     torch.testing.assert_close(columns.V[:, kept], before[:, [4, 1]])
     torch.testing.assert_close(columns.sq[kept], before[:, [4, 1]].square().sum(dim=0))
     torch.testing.assert_close(columns.mean[kept], before_mean[[4, 1]])
     again = columns.lookup([bytes([5]), bytes([4])], lambda rows: Z_test[[5]])
     torch.testing.assert_close(columns.V[:, again], before[:, [5, 4]])
+
+
+def test_a_key_naming_several_rows_gets_their_columns_and_keeps_them_through_dropping():
+    gen = torch.Generator().manual_seed(6)
+    Z, Z_test = (torch.rand(n, 2, generator=gen, dtype=DTYPE) for n in (12, 12))
+    factor = KernelFactor(_kernel(_gp(Z, Z[:, 0])), Z, Z[:, 0])
+    single, single_index = _columns(factor, Z_test)
+    columns = WhitenedColumns(factor)
+    # key i of a, b, c, d names rows i, 4 + i and 8 + i (position j * m + i of a lookup)
+    first = columns.lookup([b"a", b"b"], lambda at: Z_test[[[0, 1, 4, 5, 8, 9][a] for a in at]], 3)
+    assert len(columns) == 6
+    torch.testing.assert_close(columns.V[:, first], single.V[:, single_index[[0, 1, 4, 5, 8, 9]]])
+    for _ in range(WhitenedColumns.STALE_AFTER + 1):  # keys b and d asked for: a goes stale
+        columns.begin_round()
+        index = columns.lookup(
+            [b"b", b"d"], lambda at: Z_test[[[1, 3][a % 2] + 4 * (a // 2) for a in at]], 3
+        )
+    assert len(columns) == 6
+    wanted = [1, 3, 5, 7, 9, 11]
+    torch.testing.assert_close(columns.V[:, index], single.V[:, single_index[wanted]])
+    torch.testing.assert_close(columns.mean[index], single.mean[single_index[wanted]])
 
 
 def test_a_row_asked_for_twice_gets_one_column_at_both_positions():

@@ -125,3 +125,19 @@ def test_a_refit_forgets_the_cached_columns():
     surrogate._cache = None
     np.testing.assert_allclose(after[0], surrogate.posterior(inputs, y, test_inputs)[0])
     assert not np.allclose(before[0], after[0])
+
+
+def test_a_posterior_at_levels_equals_that_at_the_rows_predicting_them():
+    inputs, y = _data(40)
+    test_inputs, _ = _data(6, seed=4)
+    levels = np.array([[1, 2, 3, 4, 5, 5], [5, 5, 4, 3, 2, 1]])
+    surrogate = DeepKernelSurrogate(LAYOUT, scratch_steps=10)
+    assert surrogate.fit(inputs, y, from_scratch=True, seed=0)
+    rows = LAYOUT.at_levels(test_inputs, levels)
+    direct = surrogate.posterior(inputs, y, rows, inputs[:2])
+    for _ in range(2):  # new columns, then the kept ones
+        at_levels = surrogate.posterior(inputs, y, test_inputs, inputs[:2], levels=levels)
+        np.testing.assert_allclose(at_levels[0], direct[0], rtol=1e-10, atol=1e-12)
+        np.testing.assert_allclose(at_levels[1], direct[1], rtol=1e-8, atol=1e-10)
+    other = surrogate.posterior(inputs, y, test_inputs, levels=levels[::-1])
+    np.testing.assert_allclose(other[0], direct[0].reshape(2, 6)[::-1].ravel(), rtol=1e-10)
