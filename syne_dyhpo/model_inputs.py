@@ -231,6 +231,7 @@ class ModelInputs:
         self.layout = RowLayout(ledger.config_dim, ledger.max_t, curve_positions)
         self.curve_index = CurveIndex(self.layout)
         self._scale: TargetScale | None = None
+        self._arrival_rows = ArrivalRows(self.layout.width)
 
     @property
     def scale(self) -> TargetScale:
@@ -251,10 +252,15 @@ class ModelInputs:
         """Rows ``(k, width)`` and targets ``(k,)`` of the observations ``index``
         (arrival order, see :attr:`TrialLedger.arrivals`)."""
         scale = scale or self.scale
+        values = self.ledger.observed_values
+        return self._arrival_rows.on(scale, self.ledger, self._rows_of)[index], scale(values[index])
+
+    def _rows_of(self, index: np.ndarray, scale: TargetScale) -> np.ndarray:
+        """Rows ``(k, width)`` of the observations ``index`` on ``scale``."""
         ledger = self.ledger
         rows, levels = (a[index] for a in ledger.arrivals)
         N = self._summaries(rows, levels, ledger.predecessors[index], scale)
-        return self.layout.pack(ledger.X[rows], levels, N), scale(ledger.observed_values[index])
+        return self.layout.pack(ledger.X[rows], levels, N)
 
     def next_level_rows(self, trial_ids: list[int]) -> np.ndarray:
         """Rows ``(k, width)`` of ``trial_ids`` at their next level (last observed + 1)."""
@@ -293,6 +299,47 @@ class ModelInputs:
         best[reached] = self.scale(raw[reached])  # the scale is monotone: min commutes
         best[raw == np.inf] = 1.0  # only non-finite values there: the worst
         return best
+
+
+class ArrivalRows:
+    """The rows ``(o, width)`` of every observation, in arrival order, on one
+    scale, kept across decisions and extended by new arrivals: a row changes
+    only with its scale, or with its trial's values before it (a level
+    observed again, or one observed below the trial's deepest), which the
+    kept values and predecessors are compared with. In a buffer that doubles
+    when full.
+
+    :param width: the rows' width.
+    """
+
+    def __init__(self, width: int):
+        self._rows = np.zeros((0, width))
+        self._values = np.zeros(0)
+        self._predecessors = np.zeros(0, dtype=np.int64)
+        self._scale: TargetScale | None = None
+
+    def on(self, scale: TargetScale, ledger: TrialLedger, rows_of) -> np.ndarray:
+        """The rows ``(o, width)`` of ``ledger``'s observations on ``scale``,
+        ``rows_of(index, scale)`` computing those of the observations ``index``
+        that are not kept."""
+        o, kept = ledger.num_observations, len(self._values)
+        unchanged = (
+            scale is self._scale
+            and kept <= o
+            and np.array_equal(ledger.observed_values[:kept], self._values)
+            and np.array_equal(ledger.predecessors[:kept], self._predecessors)
+        )
+        if not unchanged:
+            kept, self._scale = 0, scale
+        if kept < o:
+            if len(self._rows) < o:
+                grown = np.zeros((2 * o, self._rows.shape[1]))
+                grown[:kept] = self._rows[:kept]
+                self._rows = grown
+            self._rows[kept:o] = rows_of(np.arange(kept, o), scale)
+            self._values = ledger.observed_values.copy()
+            self._predecessors = ledger.predecessors.copy()
+        return self._rows[:o]
 
 
 class ConditioningSet:

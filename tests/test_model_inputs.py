@@ -12,6 +12,7 @@ from syne_dyhpo.model_inputs import (
     conditioning_order,
     curve_grid,
 )
+from syne_dyhpo.target_scale import TargetScale
 
 # Finite values of _inputs(): 2, 3, 4, 6 at quantiles 1/8, 3/8, 5/8, 7/8.
 _Z = norm.ppf([1 / 8, 3 / 8, 5 / 8, 7 / 8])
@@ -188,6 +189,27 @@ def _inputs_of_sparse_curves(draw, min_t: int, max_t: int) -> ModelInputs:
         if look:
             inputs.curve_index.update(ledger)
     return inputs
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(1, 6), st.lists(st.tuples(st.integers(0, 4), st.integers(1, 6), _VALUES)))
+def test_rows_kept_across_arrivals_equal_rows_computed_anew(max_t, observations):
+    """Also when a level is observed again or below a trial's deepest, which
+    changes the rows of its later levels; and when the scale changes."""
+    ledger = TrialLedger(max_t=max_t, config_dim=1)
+    inputs = ModelInputs(ledger)
+    scales = [TargetScale.fit(np.array([0.0, 1.0, 3.0])), TargetScale.fit(np.array([-2.0, 5.0]))]
+    for step, (trial_id, level, value) in enumerate(observations):
+        if trial_id not in ledger:
+            ledger.start(trial_id, {}, np.array([trial_id / 4]))
+        ledger.observe(trial_id, min(level, max_t), value, seconds=1.0)
+        scale = scales[step // 7 % 2]
+        inputs.use_scale(scale)
+        index = np.arange(ledger.num_observations)
+        kept = inputs.observations(index)
+        anew = ModelInputs(ledger).observations(index, scale)
+        np.testing.assert_array_equal(kept[0], anew[0])
+        np.testing.assert_array_equal(kept[1], anew[1])
 
 
 def _best_per_level(ledger: TrialLedger, scale) -> np.ndarray:
