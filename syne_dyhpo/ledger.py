@@ -368,7 +368,10 @@ class TrialLedger(Mapping[int, TrialView]):
 
     def rows(self, trial_ids: list[int]) -> np.ndarray:
         """``(k,)`` array rows of ``trial_ids``."""
-        return np.fromiter((self._row_of(t) for t in trial_ids), dtype=np.int64)
+        try:
+            return np.fromiter(map(self._row.__getitem__, trial_ids), dtype=np.int64)
+        except KeyError as err:
+            raise KeyError(f"trial {err.args[0]} is not in the ledger") from None
 
     @property
     def ids(self) -> np.ndarray:

@@ -151,8 +151,8 @@ class KernelFactor:
         n, q = self.n, len(Z_new)
         self._A, self._sq = _grown(self._A, n + q), _grown(self._sq, n + q)
         self._A[n : n + q], self._sq[n : n + q] = new.A, new.sq
-        chol = self._chol.new_zeros((n + q, n + q))
-        chol[:n, :n], chol[n:, :n], chol[n:, n:] = self._chol, B.T, C
+        chol = self._chol.new_empty((n + q, n + q))
+        chol[:n, :n], chol[:n, n:], chol[n:, :n], chol[n:, n:] = self._chol, 0.0, B.T, C
         self._chol = chol
         self.w = torch.cat([self.w, w_new])
         self.n = n + q
