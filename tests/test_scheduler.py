@@ -141,9 +141,10 @@ def test_lookahead_sets_the_level_every_candidate_is_scored_at(monkeypatch, look
     scored_levels, incumbents = [], []
     believer = DeepKernelSurrogate.believer
 
-    def spy_believer(self, inputs, y, test_inputs, pending_inputs=None):
-        scored_levels.append(np.round(test_inputs[:, budget_column] * scheduler.max_t))
-        return believer(self, inputs, y, test_inputs, pending_inputs)
+    def spy_believer(self, inputs, y, test_inputs, pending_inputs=None, *, levels=None):
+        rows = test_inputs if levels is None else self.layout.at_levels(test_inputs, levels)
+        scored_levels.append(np.round(rows[:, budget_column] * scheduler.max_t))
+        return believer(self, inputs, y, test_inputs, pending_inputs, levels=levels)
 
     def spy_log_ei(mean, std, best):
         incumbents.append(np.asarray(best))
