@@ -62,6 +62,8 @@ def test_starting_a_trial_twice_or_touching_an_unknown_one_is_an_error():
         ledger.start(0, {"a": 1}, np.zeros(2))
     with pytest.raises(KeyError, match="trial 7 is not in the ledger"):
         ledger.pause(7)
+    with pytest.raises(KeyError, match="trial 7 is not in the ledger"):
+        ledger.next_levels([0, 7])
     with pytest.raises(ValueError, match="level 5 outside 1 ... 4"):
         ledger.observe(0, 5, 1.0, seconds=1.0)
 
