@@ -325,7 +325,6 @@ class ArrivalRows:
         o, kept = ledger.num_observations, len(self._values)
         unchanged = (
             scale is self._scale
-            and kept <= o
             and np.array_equal(ledger.observed_values[:kept], self._values)
             and np.array_equal(ledger.predecessors[:kept], self._predecessors)
         )
