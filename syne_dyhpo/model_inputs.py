@@ -253,7 +253,7 @@ class ModelInputs:
         (arrival order, see :attr:`TrialLedger.arrivals`)."""
         scale = scale or self.scale
         values = self.ledger.observed_values
-        return self._arrival_rows.on(scale, self.ledger, self._rows_of)[index], scale(values[index])
+        return self._arrival_rows.at(index, scale, self.ledger, self._rows_of), scale(values[index])
 
     def _rows_of(self, index: np.ndarray, scale: TargetScale) -> np.ndarray:
         """Rows ``(k, width)`` of the observations ``index`` on ``scale``."""
@@ -302,26 +302,27 @@ class ModelInputs:
 
 
 class ArrivalRows:
-    """The rows ``(o, width)`` of every observation, in arrival order, on one
-    scale, kept across decisions and extended by new arrivals: a row changes
-    only with its scale, or with its trial's values before it (a level
-    observed again, or one observed below the trial's deepest), which the
-    kept values and predecessors are compared with. In a buffer that doubles
-    when full.
+    """Rows of the observations (arrival order) on one scale, each built the
+    first time it is asked for and kept across decisions: a row changes only
+    with its scale, or with its trial's values before it (a level observed
+    again, or one observed below the trial's deepest), which the kept values
+    and predecessors are compared with. Only asked-for rows are built, so a
+    new scale costs the rows of the conditioning set, not of every
+    observation. In buffers that double when full.
 
     :param width: the rows' width.
     """
 
     def __init__(self, width: int):
         self._rows = np.zeros((0, width))
+        self._built = np.zeros(0, dtype=bool)
         self._values = np.zeros(0)
         self._predecessors = np.zeros(0, dtype=np.int64)
         self._scale: TargetScale | None = None
 
-    def on(self, scale: TargetScale, ledger: TrialLedger, rows_of) -> np.ndarray:
-        """The rows ``(o, width)`` of ``ledger``'s observations on ``scale``,
-        ``rows_of(index, scale)`` computing those of the observations ``index``
-        that are not kept."""
+    def at(self, index: np.ndarray, scale: TargetScale, ledger: TrialLedger, rows_of) -> np.ndarray:
+        """Rows ``(k, width)`` of ``ledger``'s observations ``index`` on
+        ``scale``; ``rows_of(index, scale)`` builds those not kept."""
         o, kept = ledger.num_observations, len(self._values)
         unchanged = (
             scale is self._scale
@@ -329,16 +330,21 @@ class ArrivalRows:
             and np.array_equal(ledger.predecessors[:kept], self._predecessors)
         )
         if not unchanged:
-            kept, self._scale = 0, scale
-        if kept < o:
-            if len(self._rows) < o:
-                grown = np.zeros((2 * o, self._rows.shape[1]))
-                grown[:kept] = self._rows[:kept]
-                self._rows = grown
-            self._rows[kept:o] = rows_of(np.arange(kept, o), scale)
+            self._built[:], self._scale = False, scale
+        if not unchanged or kept < o:
             self._values = ledger.observed_values.copy()
             self._predecessors = ledger.predecessors.copy()
-        return self._rows[:o]
+        if len(self._rows) < o:
+            rows = np.zeros((2 * o, self._rows.shape[1]))
+            rows[: len(self._rows)] = self._rows
+            built = np.zeros(2 * o, dtype=bool)
+            built[: len(self._built)] = self._built
+            self._rows, self._built = rows, built
+        missing = index[~self._built[index]]
+        if len(missing):
+            self._rows[missing] = rows_of(missing, scale)
+            self._built[missing] = True
+        return self._rows[index]
 
 
 class ConditioningSet:
