@@ -146,8 +146,8 @@ def _add_run_options(run: argparse.ArgumentParser) -> None:
         "--clock",
         choices=sorted(CLOCKS),
         default="cpu",
-        help="charge scheduler time as CPU time of the run's process or as real time; "
-        "use one clock per --out folder",
+        help="charge scheduler time as CPU time of the run's process, as real time, or not "
+        "at all (none); use one clock per --out folder",
     )
     run.add_argument(
         "--time-scale",

@@ -15,7 +15,9 @@ The simulator adds the time spent outside the backend (the scheduler's and
 the tuner loop's computation) to the simulated clock. With ``clock="cpu"`` (the
 default) that time is the CPU time of the simulating process, which runs torch
 on one thread, so results do not depend on how loaded the machine is; with
-``clock="wall"`` it is real time, as in Syne Tune.
+``clock="wall"`` it is real time, as in Syne Tune; ``clock="none"`` charges
+nothing (``scheduler_seconds`` are then CPU time), to tell a method's choices
+from the cost of making them.
 A campaign stores each run as ``<out>/runs/<method>/<task>/seed<k>.json``
 (``/`` in task names becomes ``__``) and skips runs whose file exists.
 """
@@ -94,8 +96,13 @@ class RunSpec:
         )
 
 
-#: How time spent outside the simulator backend is measured.
-CLOCKS = {"cpu": time.process_time, "wall": time.time}
+def _uncharged() -> float:
+    """A clock that never moves: time outside the simulator backend is not charged."""
+    return 0.0
+
+
+#: How time spent outside the simulator backend is charged to the simulated clock.
+CLOCKS = {"cpu": time.process_time, "wall": time.time, "none": _uncharged}
 
 
 class _ChargedTimeKeeper(SimulatedTimeKeeper):
@@ -116,9 +123,10 @@ class _ChargedTimeKeeper(SimulatedTimeKeeper):
 class _Recorder:
     """Times every scheduler call and logs results and decisions (see module docstring)."""
 
-    def __init__(self, scheduler: TrialScheduler, backend: UserBlackboxBackend, metric: str):
-        self.clock, self.metric = backend.time_keeper, metric
-        self.measure = backend.time_keeper.measure
+    def __init__(
+        self, scheduler: TrialScheduler, backend: UserBlackboxBackend, metric: str, measure
+    ):
+        self.clock, self.metric, self.measure = backend.time_keeper, metric, measure
         self.results = {"time": [], "value": [], "trial_id": [], "level": []}
         self.decisions = {"time": [], "seconds": [], "new": [], "config": []}
         self.scheduler_seconds = 0.0
@@ -165,7 +173,7 @@ def simulate(
 ) -> dict:
     """Run ``scheduler`` on ``table`` for ``budget`` simulated seconds; the record of the run.
 
-    ``clock``: how the scheduler's computation is charged, ``"cpu"`` or ``"wall"``
+    ``clock``: how the scheduler's computation is charged, ``"cpu"``, ``"wall"`` or ``"none"``
     (see the module docstring).
     """
     if clock not in CLOCKS:
@@ -180,7 +188,9 @@ def simulate(
         tuner_sleep_time=sleep_time,
     )
     set_time_keeper(backend, _ChargedTimeKeeper(CLOCKS[clock]))  # no public setter in Syne Tune
-    recorder = _Recorder(scheduler, backend, table.metric_name)
+    # Uncharged scheduler time is still recorded, as CPU time.
+    measure = time.process_time if clock == "none" else CLOCKS[clock]
+    recorder = _Recorder(scheduler, backend, table.metric_name, measure)
     start, start_cpu = time.perf_counter(), time.process_time()
     # The tuner's files are not kept, and its closing report is not printed.
     with (
