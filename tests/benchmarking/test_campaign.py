@@ -1,16 +1,12 @@
 """A tiny campaign through the command line: runs, resume, summary and figures."""
 
 import json
-import time
 
-import numpy as np
 import pytest
 
 from benchmarking import runner
 from benchmarking.__main__ import _specs, build_parser, main
-from benchmarking.benchmarks import DIGITS_TABLE, task_table
-from benchmarking.blackbox import config_space
-from benchmarking.methods import MethodArgs, make_scheduler
+from benchmarking.benchmarks import DIGITS_TABLE
 from benchmarking.runner import RunSpec, run_campaign
 
 
@@ -72,41 +68,3 @@ def test_first_seed_selects_the_later_seeds_only():
     beyond = build_parser().parse_args([*args, "--first-seed", "4"])
     with pytest.raises(SystemExit, match="--first-seed 4 selects no seed of 0 … 3"):
         _specs(beyond)
-
-
-def test_the_uncharged_clock_keeps_the_scheduler_time_off_the_simulated_clock():
-    table = task_table("digits/digits_mlp", DIGITS_TABLE)
-    args = MethodArgs(
-        config_space=config_space(table),
-        metric=table.metric_name,
-        do_minimize=table.do_minimize,
-        max_t=table.max_t,
-        random_seed=0,
-    )
-
-    def slow_asha():  # each decision costs the scheduler 20 ms of CPU
-        np.random.seed(0)  # Syne Tune's random searcher samples from the global generator
-        scheduler = make_scheduler("asha", args)
-        suggest = scheduler.suggest
-
-        def slow_suggest(*a, **kw):
-            start = time.process_time()
-            while time.process_time() - start < 0.02:
-                pass
-            return suggest(*a, **kw)
-
-        scheduler.suggest = slow_suggest
-        return scheduler
-
-    budget = 5 * table.median_full_time
-    records = {
-        clock: runner.simulate(table, slow_asha(), n_workers=1, budget=budget, clock=clock)
-        for clock in ("cpu", "none")
-    }
-    for record in records.values():  # recorded either way
-        assert record["scheduler_seconds"] >= 0.02 * len(record["decisions"]["time"])
-    charged, uncharged = (records[c]["decisions"]["time"] for c in ("cpu", "none"))
-    assert len(uncharged) >= 4
-    # the same decisions (one worker, the same seed), each charged its predecessors or not
-    for k in range(1, min(len(charged), len(uncharged))):
-        assert charged[k] - uncharged[k] >= 0.02 * k

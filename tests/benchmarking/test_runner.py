@@ -12,14 +12,21 @@ from benchmarking.runner import RunSpec, run, simulate
 from benchmarking.tables import load_tables
 
 SLEEP = 1.0  # seconds a slow scheduler waits in each suggest(), without using CPU
+BURN = 0.3  # seconds of CPU a busy scheduler spends in each suggest()
 
 
-def _first_result_time(table, clock: str) -> float:
+def _burn() -> None:
+    start = time.process_time()
+    while time.process_time() - start < BURN:
+        pass
+
+
+def _first_result_time(table, clock: str, wait=lambda: time.sleep(SLEEP)) -> float:
     scheduler = RandomSearch(config_space(table), metrics=[table.metric_name], random_seed=0)
     suggest = scheduler.suggest
 
     def slow_suggest():
-        time.sleep(SLEEP)
+        wait()
         return suggest()
 
     scheduler.suggest = slow_suggest
@@ -34,10 +41,17 @@ def test_sleeping_scheduler_costs_simulated_time_only_on_the_wall_clock(taskset_
     assert _first_result_time(table, "wall") >= 10.0 + SLEEP
 
 
+def test_the_uncharged_clock_leaves_the_scheduler_time_off_the_simulated_clock(taskset_file):
+    (table,) = load_tables(taskset_file)
+    assert _first_result_time(table, "cpu", _burn) >= 10.0 + BURN
+    assert _first_result_time(table, "none", _burn) < 10.0 + BURN / 2
+
+
 def test_unknown_clock_is_named(taskset_file):
     (table,) = load_tables(taskset_file)
     scheduler = RandomSearch(config_space(table), metrics=[table.metric_name])
-    with pytest.raises(ValueError, match="clock must be one of \\['cpu', 'wall'\\], got 'gpu'"):
+    expected = "clock must be one of \\['cpu', 'none', 'wall'\\], got 'gpu'"
+    with pytest.raises(ValueError, match=expected):
         simulate(table, scheduler, n_workers=1, budget=1.0, clock="gpu")
 
 
