@@ -54,8 +54,8 @@ def extrapolation_errors(
     sign = 1.0 if table.do_minimize else -1.0
     suggest, rows = searcher.suggest, []
 
-    def suggest_and_compare():
-        choice = suggest()
+    def suggest_and_compare(continuing=None):
+        choice = suggest(continuing)
         decision = len(scheduler.decision_seconds) + 1
         paused = trials.resumable()
         if decision % every or len(paused) < top:

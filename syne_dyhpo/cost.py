@@ -7,12 +7,16 @@ expected improvement by the predicted seconds of the decision ("EI per
 second", Snoek, Larochelle, Adams 2012, Sec. 3.2; the cost-aware acquisition
 of Quick-Tune, Arango et al. 2024) makes the choice a rate.
 
-Notation: ``seconds`` ``(k,)`` per trial, the measured times of its observed
-levels (``nan`` where not measured); ``X`` ``(k, d)`` encoded configurations.
+A level that begins with a pause behind it costs more: :class:`LevelTimes`
+measures that overhead, and the searcher charges it to every candidate but
+the trial that may go on without a pause.
+
+Notation: ``X`` ``(k, d)`` encoded configurations; costs are log seconds.
 """
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Sequence
 
 import numpy as np
@@ -21,20 +25,81 @@ import numpy as np
 NEIGHBOURS = 5
 
 
-def log_level_cost(seconds: np.ndarray) -> float:
-    """Log of a trial's typical level time: the median of its measured ones
-    (``nan`` if none)."""
-    measured = seconds[np.isfinite(seconds) & (seconds > 0)]
-    return log_median_of_sorted(np.sort(measured))
-
-
-def log_median_of_sorted(times: Sequence[float]) -> float:
-    """:func:`log_level_cost` of measured times already sorted ascending, in
-    ``O(1)``: the ledger keeps each trial's times sorted as they arrive."""
+def median_of_sorted(times: Sequence[float]) -> float:
+    """Median of times already sorted ascending, in ``O(1)`` (``nan`` if none)."""
     k = len(times)
     if not k:
         return np.nan
-    return float(np.log((times[(k - 1) // 2] + times[k // 2]) / 2.0))
+    return (times[(k - 1) // 2] + times[k // 2]) / 2.0
+
+
+class LevelTimes:
+    """Measured level times per trial, told apart by how the level began.
+
+    A level that begins with a *switch* (the trial's start, or its resume after
+    a pause: on most backends a new process that loads the trial's checkpoint;
+    in Syne Tune's simulator its start and stop delays) costs the backend's
+    switch overhead on top of the training; a level that follows the trial's
+    previous one without a pause costs the training only. Kept apart, they let
+    a decision charge the overhead to the candidates that pay it: all but the
+    trial that just reported and may go on.
+
+    Trials are rows ``0 ... n-1`` in the order they were added. An update costs
+    ``O(log k)`` for a trial's ``k`` times and ``O(n)`` at worst (a sorted list
+    of the ``n`` trials' gaps); reading ``switch_seconds`` costs ``O(1)``.
+    """
+
+    def __init__(self):
+        self._times: list[tuple[list[float], list[float]]] = []  # per trial: (straight, switched)
+        self._medians = np.full((16, 2), np.nan)  # per trial: both medians, nan: none
+        self._gap: dict[int, float] = {}  # row -> switched median - straight median
+        self._gaps: list[float] = []  # the values of _gap, sorted
+
+    def add_trial(self) -> None:
+        """A new trial, the next row, nothing measured."""
+        if len(self._times) == len(self._medians):
+            self._medians = np.vstack([self._medians, np.full_like(self._medians, np.nan)])
+        self._times.append(([], []))
+
+    def add(self, row: int, seconds: float, after_switch: bool) -> None:
+        """A level of the trial in ``row`` took ``seconds`` (``> 0``), and began
+        with a switch if ``after_switch``."""
+        times = self._times[row][int(after_switch)]
+        bisect.insort(times, float(seconds))
+        self._medians[row, int(after_switch)] = median_of_sorted(times)
+        straight, switched = self._medians[row]
+        if np.isfinite(straight) and np.isfinite(switched):
+            if row in self._gap:
+                del self._gaps[bisect.bisect_left(self._gaps, self._gap[row])]
+            self._gap[row] = switched - straight
+            bisect.insort(self._gaps, self._gap[row])
+
+    @property
+    def switch_seconds(self) -> float:
+        """The overhead of a switch: over the trials measured both ways, the
+        median of their median switched level minus their median straight one;
+        at least 0, and 0 until a trial is measured both ways."""
+        return max(median_of_sorted(self._gaps), 0.0) if self._gaps else 0.0
+
+    def log_costs(self) -> np.ndarray:
+        """``(n,)`` log seconds of each trial's level without the overhead: the
+        median of its straight levels, or where it has none, the median of its
+        switched levels less :attr:`switch_seconds`, but no less than the
+        fastest straight median of any trial; ``nan`` where nothing was measured."""
+        straight, switched = self._medians[: len(self._times)].T
+        measured = np.isfinite(straight)
+        if measured.any():
+            net = np.maximum(switched - self.switch_seconds, straight[measured].min())
+            straight = np.where(measured, straight, net)
+        else:
+            straight = switched
+        return np.log(straight)
+
+    @property
+    def nbytes(self) -> int:
+        """An estimate: its arrays, plus a float object and a pointer per time or gap."""
+        times = sum(len(a) + len(b) for a, b in self._times) + 2 * len(self._gaps)
+        return self._medians.nbytes + 32 * times
 
 
 def predicted_log_costs(

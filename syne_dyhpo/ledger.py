@@ -28,14 +28,13 @@ views built on request (:attr:`TrialView.curve`, :attr:`TrialLedger.curves`).
 
 from __future__ import annotations
 
-import bisect
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from syne_dyhpo.cost import log_median_of_sorted
+from syne_dyhpo.cost import LevelTimes
 
 RUNNING, PAUSED, FINISHED, FAILED, DIVERGED = "running", "paused", "finished", "failed", "diverged"
 STATUSES = (RUNNING, PAUSED, FINISHED, FAILED, DIVERGED)
@@ -129,7 +128,7 @@ class TrialLedger(Mapping[int, TrialView]):
         self.config_dim = config_dim
         self._row: dict[int, int] = {}  # trial_id -> row of the per-trial arrays
         self._configs: list[dict[str, Any]] = []
-        self._times: list[list[float]] = []  # per trial: measured level times, sorted
+        self._level_times = LevelTimes()
         capacity = 16
         self._ids = np.zeros(capacity, dtype=np.int64)
         self._X = np.zeros((capacity, config_dim))
@@ -137,7 +136,6 @@ class TrialLedger(Mapping[int, TrialView]):
         self._target = np.zeros(capacity, dtype=np.int64)
         self._last = np.zeros(capacity, dtype=np.int64)
         self._last_obs = np.full(capacity, -1, dtype=np.int64)
-        self._log_cost = np.full(capacity, np.nan)
         # per observation, in arrival order (capacity doubled when full)
         capacity = 64
         self._obs_rows = np.zeros(capacity, dtype=np.int64)
@@ -161,7 +159,7 @@ class TrialLedger(Mapping[int, TrialView]):
             self._grow_trials()
         self._row[trial_id] = n
         self._configs.append(config)
-        self._times.append([])
+        self._level_times.add_trial()
         self._ids[n], self._X[n] = trial_id, x
         self._status[n], self._target[n] = STATUSES.index(RUNNING), 1
         self.version += 1
@@ -185,12 +183,15 @@ class TrialLedger(Mapping[int, TrialView]):
     def fail(self, trial_id: int) -> None:
         self._transition(trial_id, "fail")
 
-    def observe(self, trial_id: int, level: int, value: float, seconds: float) -> None:
+    def observe(
+        self, trial_id: int, level: int, value: float, seconds: float, after_switch: bool = False
+    ) -> None:
         """``value`` (minimized direction; not finite -> ``+inf``) at ``level``,
         which took ``seconds`` (kept if positive and the level's first
-        measurement). A fact, not a transition: accepted in every state. A level
-        observed again keeps its place in the arrival order and takes the new
-        value."""
+        measurement) and began with the trial's start or resume if
+        ``after_switch`` (see :class:`~syne_dyhpo.cost.LevelTimes`). A fact, not
+        a transition: accepted in every state. A level observed again keeps its
+        place in the arrival order and takes the new value."""
         row = self._row_of(trial_id)
         if not 1 <= level <= self.max_t:
             raise ValueError(f"trial {trial_id}: level {level} outside 1 ... {self.max_t}")
@@ -203,8 +204,7 @@ class TrialLedger(Mapping[int, TrialView]):
         self._update_level_min(level, old, value)
         if np.isnan(self._obs_seconds[i]) and seconds > 0:
             self._obs_seconds[i] = seconds
-            bisect.insort(self._times[row], float(seconds))
-            self._log_cost[row] = log_median_of_sorted(self._times[row])
+            self._level_times.add(row, seconds, after_switch)
         self.version += 1
 
     def _observation_at(self, row: int, level: int) -> int:
@@ -275,7 +275,6 @@ class TrialLedger(Mapping[int, TrialView]):
         self._ids, self._X = _doubled(self._ids, 0), _doubled(self._X, 0.0)
         self._status, self._target = _doubled(self._status, 0), _doubled(self._target, 0)
         self._last, self._last_obs = _doubled(self._last, 0), _doubled(self._last_obs, -1)
-        self._log_cost = _doubled(self._log_cost, np.nan)
 
     def _grow_observations(self) -> None:
         self._obs_rows = _doubled(self._obs_rows, 0)
@@ -421,8 +420,15 @@ class TrialLedger(Mapping[int, TrialView]):
 
     @property
     def log_costs(self) -> np.ndarray:
-        """``(n,)`` log of each trial's median measured level time, ``nan`` if none."""
-        return _read_only(self._log_cost[: len(self._row)])
+        """``(n,)`` log seconds of each trial's level without the switch overhead,
+        ``nan`` if none was measured (:meth:`~syne_dyhpo.cost.LevelTimes.log_costs`)."""
+        return self._level_times.log_costs()
+
+    @property
+    def switch_seconds(self) -> float:
+        """Seconds a level costs more when it begins with a start or resume
+        (:attr:`~syne_dyhpo.cost.LevelTimes.switch_seconds`)."""
+        return self._level_times.switch_seconds
 
     # --- read-only arrays, one entry per observation in arrival order ---------------------
 
@@ -453,8 +459,7 @@ class TrialLedger(Mapping[int, TrialView]):
     @property
     def nbytes(self) -> int:
         """Bytes the ledger holds, configurations aside: its arrays, plus an
-        estimate for its level times and per-level minima (a float object and a
-        pointer per time, 100 bytes per dict entry). ``O(n + o)``, whatever ``T``."""
+        estimate for its level times and per-level minima (100 bytes per dict
+        entry). ``O(n + o)``, whatever ``T``."""
         arrays = sum(v.nbytes for v in vars(self).values() if isinstance(v, np.ndarray))
-        times = sum(32 * len(times) for times in self._times)
-        return arrays + times + 100 * len(self._level_min)
+        return arrays + self._level_times.nbytes + 100 * len(self._level_min)

@@ -233,10 +233,12 @@ class DyHPO(TrialScheduler):
         # (ST_TUNER_TIME), else on this process's monotonic clock (real backends).
         self._tuner_time: float | None = None  # latest ST_TUNER_TIME seen
         self._elapsed_since_made = SecondsSince(time.time())
-        self._level_started: dict[int, tuple[float, float]] = {}  # trial -> both clocks
+        # trial -> both clocks when its level began, and whether it began with a
+        # start or resume (a switch) rather than straight after the previous level
+        self._level_started: dict[int, tuple[float, float, bool]] = {}
 
-    def _start_level_clock(self, trial_id: int) -> None:
-        self._level_started[trial_id] = (self._tuner_time or 0.0, time.monotonic())
+    def _start_level_clock(self, trial_id: int, switch: bool) -> None:
+        self._level_started[trial_id] = (self._tuner_time or 0.0, time.monotonic(), switch)
 
     def _elapsed(self) -> float:
         """Seconds of tuning so far: on the simulator's clock if results carry
@@ -245,17 +247,18 @@ class DyHPO(TrialScheduler):
             return self._tuner_time
         return self._elapsed_since_made()
 
-    def _level_seconds(self, trial_id: int, result: Mapping[str, Any]) -> float:
-        """Seconds since ``trial_id``'s run started or last reported; restarts the clock."""
-        tuner_start, process_start = self._level_started[trial_id]  # set by add or resume
+    def _level_seconds(self, trial_id: int, result: Mapping[str, Any]) -> tuple[float, bool]:
+        """Seconds since ``trial_id``'s run started or last reported, and
+        whether the level began with a switch; restarts the clock."""
+        tuner_start, process_start, switch = self._level_started[trial_id]  # set by add or resume
         tuner_time = _finite_float(result.get(ST_TUNER_TIME))
         if math.isfinite(tuner_time):
             self._tuner_time = tuner_time
             seconds = self._tuner_time - tuner_start
         else:
             seconds = time.monotonic() - process_start
-        self._start_level_clock(trial_id)
-        return seconds
+        self._start_level_clock(trial_id, switch=False)
+        return seconds, switch
 
     # --- decisions -----------------------------------------------------------------
 
@@ -270,11 +273,11 @@ class DyHPO(TrialScheduler):
         the Tuner's stopping criterion ends the run)."""
         return False
 
-    def _decide(self):
+    def _decide(self, continuing: int | None = None):
         if self._run_is_done():
             return None
         start = time.perf_counter()
-        choice = self.searcher.suggest()
+        choice = self.searcher.suggest(continuing)
         self.decision_seconds.append(time.perf_counter() - start)
         return choice
 
@@ -287,7 +290,7 @@ class DyHPO(TrialScheduler):
             return TrialSuggestion.start_suggestion(self._trial_config(choice.config, 1))
         level = self.trials.resume(choice.trial_id, choice.to_level)
         self.counts.resumes += 1
-        self._start_level_clock(choice.trial_id)
+        self._start_level_clock(choice.trial_id, switch=True)
         logger.debug("Resuming trial %d to level %d", choice.trial_id, level)
         return TrialSuggestion.resume_suggestion(
             choice.trial_id, self._trial_config(self.trials.config(choice.trial_id), level)
@@ -296,7 +299,7 @@ class DyHPO(TrialScheduler):
     def on_trial_add(self, trial: Trial):
         config = self.encoder.tunable_part(trial.config)
         self.trials.start(trial.trial_id, config, self.encoder.encode([config])[0])
-        self._start_level_clock(trial.trial_id)
+        self._start_level_clock(trial.trial_id, switch=True)
         self.searcher.register(config)
 
     def _level(self, trial_id: int, result: Mapping[str, Any]) -> int | None:
@@ -357,7 +360,8 @@ class DyHPO(TrialScheduler):
             if active:
                 self.trials.fail(trial_id)
             return SchedulerDecision.STOP
-        self.trials.observe(trial_id, level, value, self._level_seconds(trial_id, result))
+        seconds, after_switch = self._level_seconds(trial_id, result)
+        self.trials.observe(trial_id, level, value, seconds, after_switch)
         if math.isnan(value):
             if active:
                 self.trials.diverge(trial_id)
@@ -382,7 +386,7 @@ class DyHPO(TrialScheduler):
         if not self.go_on:
             self.counts.pauses += 1
             return SchedulerDecision.PAUSE
-        choice = self._decide()
+        choice = self._decide(continuing=trial_id)
         if choice is not None and choice.trial_id == trial_id:
             self.trials.resume(trial_id, choice.to_level)
             self.counts.continues += 1

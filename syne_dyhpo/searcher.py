@@ -3,7 +3,9 @@
 Every paused trial is a candidate at its next level, every configuration of a
 fresh random sample at level 1; the candidate with the largest multi-fidelity
 expected improvement wins (Wistuba, Kadra, Grabocka 2022, Alg. 1), per second
-of its next level if cost-aware (:mod:`syne_dyhpo.cost`). By default
+it costs if cost-aware (:mod:`syne_dyhpo.cost`): its levels, plus the overhead
+of a start or resume for every candidate but the trial that just reported and
+may go on. By default
 (``lookahead="rate"``) a candidate is scored at several horizons, from its next
 level to ``max_t``, each by the improvement of its value there over the best
 value seen there, and keeps its best expected improvement per level it would
@@ -159,22 +161,35 @@ class DyHPOSearcher:
         self._pool_X = np.zeros((0, encoder.dim))
         self._pool_neighbours = NearestMeasured(encoder.dim)
         self._observations_at_fit = 0
-        self._decided: tuple[int, Choice | None] | None = None  # (ledger version, choice)
+        # (ledger version, the continuing trial it was made for, the choice)
+        self._decided: tuple[int, int | None, Choice | None] | None = None
 
     def register(self, config: Mapping[str, Any]) -> None:
         """Mark ``config`` as started, so it is never proposed again."""
         self._started_keys.add(self.encoder.key(config))
 
-    def suggest(self) -> Choice | None:
-        """The next decision, or ``None`` if nothing is left to run. A decision
-        made while the ledger has not changed since is not made again."""
-        if self._decided is not None and self._decided[0] == self.ledger.version:
-            return self._decided[1]
-        choice = self._decide()
-        self._decided = (self.ledger.version, choice)
+    def suggest(self, continuing: int | None = None) -> Choice | None:
+        """The next decision, or ``None`` if nothing is left to run.
+
+        ``continuing``: the paused trial that just reported on a worker now
+        free; it may go on without the switch overhead every other candidate
+        pays (:class:`~syne_dyhpo.cost.LevelTimes`). A decision made while the
+        ledger has not changed since is not made again; one made for a
+        continuing trial that chose another candidate stands for any free
+        worker (without the discount the trial's score can only fall).
+        """
+        if self._decided is not None:
+            version, made_for, choice = self._decided
+            chose_other = choice is None or choice.trial_id != made_for
+            if version == self.ledger.version and (
+                continuing == made_for or (continuing is None and chose_other)
+            ):
+                return choice
+        choice = self._decide(continuing)
+        self._decided = (self.ledger.version, continuing, choice)
         return choice
 
-    def _decide(self) -> Choice | None:
+    def _decide(self, continuing: int | None) -> Choice | None:
         while self.points_to_evaluate:  # dropped once started (see register)
             config = self.points_to_evaluate[0]
             if self.encoder.key(config) not in self._started_keys:
@@ -192,7 +207,7 @@ class DyHPOSearcher:
         if owed:  # the floor restricts the choice to the trials it is owed by
             paused, new_configs, new_X = owed.trial_ids, [], new_X[:0]
         try:
-            scores = self._scores(paused, new_X)
+            scores = self._scores(paused, new_X, continuing=continuing)
         except SurrogateUnavailableError as err:
             logger.warning("DyHPO surrogate unavailable (%s); choosing at random", err)
             scores = self.random_state.rand(len(paused) + len(new_configs))
@@ -269,9 +284,10 @@ class DyHPOSearcher:
         return self.surrogate.posterior(rows, y, candidates, levels=levels)
 
     def _log_costs(self, paused: list[int], new_X: np.ndarray) -> np.ndarray:
-        """Predicted log seconds of each candidate's next level, shape ``(m,)``
-        (zeros unless cost-aware): what :func:`~syne_dyhpo.cost.predicted_log_costs`
-        computes, with the unseen configurations' neighbours kept across decisions."""
+        """Predicted log seconds of each candidate's next level without the
+        switch overhead, shape ``(m,)`` (zeros unless cost-aware): what
+        :func:`~syne_dyhpo.cost.predicted_log_costs` computes, with the unseen
+        configurations' neighbours kept across decisions."""
         costs = self.ledger.log_costs
         measured = np.isfinite(costs)
         if not self.cost_aware or not measured.any():
@@ -280,23 +296,42 @@ class DyHPOSearcher:
         new_costs = self._pool_neighbours.log_costs(costs) if len(new_X) else np.zeros(0)
         return np.concatenate([paused_costs, new_costs])
 
+    def _log_seconds(
+        self, paused: list[int], new_X: np.ndarray, trained: np.ndarray, continuing: int | None
+    ) -> np.ndarray:
+        """Log seconds ``(h, m)`` each candidate spends to be scored at each
+        horizon: its ``trained (h, m)`` levels, plus the switch overhead unless
+        it is the ``continuing`` trial (the levels alone unless cost-aware)."""
+        log_costs = self._log_costs(paused, new_X)
+        overhead = np.full(len(log_costs), self.ledger.switch_seconds if self.cost_aware else 0.0)
+        if continuing in paused:
+            overhead[paused.index(continuing)] = 0.0
+        return log_costs + np.log(trained + overhead * np.exp(-log_costs))
+
     def _horizons(self, levels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Levels ``(h, m)`` each candidate is scored at, given its next levels
-        ``levels (m,)``, and the log of the levels it trains to reach each."""
+        ``levels (m,)``, and the levels ``(h, m)`` it trains to get each score."""
         max_t = self.ledger.max_t
         if self.lookahead == "next":
             horizons = levels[None, :]
-        elif self.lookahead == "final":
-            return np.full((1, len(levels)), max_t), np.zeros((1, len(levels)))
+        elif self.lookahead == "final":  # the value at max_t, bought one level at a time
+            return np.full((1, len(levels)), max_t), np.ones((1, len(levels)))
         else:
             span = RATE_HORIZONS[:, None] * (max_t - levels)[None, :]
             horizons = levels[None, :] + np.rint(span).astype(int)
-        return horizons, np.log(horizons - levels[None, :] + 1.0)
+        return horizons, horizons - levels[None, :] + 1.0
 
-    def _scores(self, paused: list[int], new_X: np.ndarray, *, exact: bool = False) -> np.ndarray:
+    def _scores(
+        self,
+        paused: list[int],
+        new_X: np.ndarray,
+        *,
+        continuing: int | None = None,
+        exact: bool = False,
+    ) -> np.ndarray:
         """Log-EI at the scored levels (see :meth:`_horizons`; per level trained
-        to reach them, and per second if cost-aware) of ``paused`` trials then
-        new configurations ``new_X (k, d)``, shape ``(m,)``.
+        to reach them, or per second if cost-aware: see :meth:`_log_seconds`) of
+        ``paused`` trials then new configurations ``new_X (k, d)``, shape ``(m,)``.
 
         Pending evaluations only shrink a candidate's std, and EI grows with
         the std, so the score given the data alone bounds the score from
@@ -310,20 +345,19 @@ class DyHPOSearcher:
         running = ledger.with_status(RUNNING)
         pending = inputs.next_level_rows(running) if running else None
         levels = np.concatenate([ledger.next_levels(paused), np.ones(len(new_X), dtype=int)])
-        horizons, log_levels = self._horizons(levels)
+        horizons, trained = self._horizons(levels)
         parts = [inputs.next_level_rows(paused)] if paused else []
         if len(new_X):
             parts.append(inputs.new_config_rows(new_X))
         posterior = self.surrogate.believer(rows, y, np.vstack(parts), pending, levels=horizons)
         best = inputs.best_at_levels(horizons.ravel()).reshape(horizons.shape)
-        log_costs = self._log_costs(paused, new_X)
+        log_seconds = self._log_seconds(paused, new_X, trained, continuing)
 
         def score(at: np.ndarray, std: np.ndarray) -> np.ndarray:
             """Scores ``(s,)`` of candidates ``at (s,)`` with stds ``(h, s)``."""
             mean = posterior.mean.reshape(horizons.shape)[:, at]
             ei = log_expected_improvement(mean.ravel(), std.ravel(), best[:, at].ravel())
-            per_level = ei.reshape(std.shape) - log_levels[:, at]
-            return per_level.max(axis=0) - log_costs[at]
+            return (ei.reshape(std.shape) - log_seconds[:, at]).max(axis=0)
 
         m = len(levels)
         scores = score(np.arange(m), posterior.std_bound.reshape(horizons.shape))

@@ -27,8 +27,8 @@ def test_a_max_t_of_100_000_gets_model_decisions_in_bounded_memory():
     )
     scores, score = [], scheduler.searcher._scores
 
-    def recorded_score(*args):
-        scores.append(score(*args))
+    def recorded_score(*args, **kwargs):
+        scores.append(score(*args, **kwargs))
         return scores[-1]
 
     scheduler.searcher._scores = recorded_score

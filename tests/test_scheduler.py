@@ -96,7 +96,9 @@ def test_the_decision_made_at_a_pause_is_the_one_the_free_worker_gets(monkeypatc
     searcher = scheduler.searcher
     made = []
     decide = searcher._decide
-    monkeypatch.setattr(searcher, "_decide", lambda: made.append(decide()) or made[-1])
+    monkeypatch.setattr(
+        searcher, "_decide", lambda continuing: made.append(decide(continuing)) or made[-1]
+    )
     trial, level = _run_next(scheduler, log)
     made.clear()
     result = {"epoch": level, "loss": 99.0}  # far worse than anything: not worth going on
@@ -117,7 +119,9 @@ def test_a_trial_that_is_its_own_next_choice_goes_on_without_a_pause(monkeypatch
     scheduler = make()
     log = drive(scheduler, quadratic_curve, decisions=20, n_workers=1)
     trial, level = _run_next(scheduler, log)
-    monkeypatch.setattr(scheduler.searcher, "_decide", lambda: Choice(trial_id=trial.trial_id))
+    monkeypatch.setattr(
+        scheduler.searcher, "_decide", lambda continuing: Choice(trial_id=trial.trial_id)
+    )
     continues = scheduler.counts.continues
     assert scheduler.on_trial_result(trial, {"epoch": level, "loss": 0.1}) == "CONTINUE"
     assert scheduler.trials.status(trial.trial_id) == "running"
@@ -190,6 +194,19 @@ def test_rate_keeps_the_best_improvement_per_level_over_its_horizons(monkeypatch
     levels = np.concatenate([trials.next_levels(paused), np.ones(len(new_X))])
     per_level_final = alone["final"] - np.log(scheduler.max_t - levels + 1)
     np.testing.assert_allclose(two_horizons, np.maximum(alone["next"], per_level_final))
+
+
+def test_only_the_continuing_trial_is_spared_the_switch_overhead():
+    scheduler = make(lookahead="next")
+    drive(scheduler, quadratic_curve, decisions=20, switch_seconds=3.0)  # levels take 1 s
+    assert scheduler.trials.switch_seconds == pytest.approx(3.0)
+    searcher = scheduler.searcher
+    paused, (_, new_X) = scheduler.trials.resumable(), searcher._new_candidates()
+    plain = searcher._scores(paused, new_X, exact=True)
+    spared = searcher._scores(paused, new_X, continuing=paused[-1], exact=True)
+    expected = plain.copy()
+    expected[len(paused) - 1] += np.log(4.0)  # one 1-s level instead of 1 s plus 3 s
+    np.testing.assert_allclose(spared, expected, rtol=1e-9)
 
 
 def test_a_later_horizon_pays_for_its_levels_where_curves_cross():
@@ -296,7 +313,9 @@ def test_result_beyond_the_pause_level_and_out_of_order_results_are_handled(monk
     # a resumed run reporting its checkpoint's level again
     assert scheduler.on_trial_result(trial, {"epoch": 2, "loss": 1.4}) == SchedulerDecision.CONTINUE
     assert scheduler.trials[0].curve[1] == pytest.approx(1.4)
-    monkeypatch.setattr(scheduler.searcher, "_decide", lambda: Choice(config={"x": 0, "lr": 0.1}))
+    monkeypatch.setattr(
+        scheduler.searcher, "_decide", lambda continuing: Choice(config={"x": 0, "lr": 0.1})
+    )
     assert scheduler.on_trial_result(trial, {"epoch": 4, "loss": 1.0}) == SchedulerDecision.PAUSE
     assert scheduler.on_trial_result(trial, {"epoch": 99, "loss": 0.5}) == SchedulerDecision.PAUSE
     assert scheduler.trials[0].curve[-1] == 0.5  # counted at max_t

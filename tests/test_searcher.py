@@ -6,7 +6,7 @@ import torch
 from syne_tune.config_space import uniform
 
 from syne_dyhpo.ledger import TrialLedger
-from syne_dyhpo.searcher import DyHPOSearcher
+from syne_dyhpo.searcher import Choice, DyHPOSearcher
 from syne_dyhpo.spaces.encoding import ConfigEncoder
 
 MAX_T = 6
@@ -42,6 +42,24 @@ def test_a_running_trial_is_never_chosen_and_a_decision_is_made_once_per_ledger_
     assert searcher.suggest() is choice  # nothing changed: the same decision
     ledger.observe(0, 3, 0.5, seconds=1.0)
     assert searcher.suggest() is not choice  # the ledger changed: decided again
+
+
+def test_a_decision_for_a_continuing_trial_stands_for_a_free_worker_unless_it_chose_it():
+    searcher, ledger = _searcher()
+    for trial_id, x in enumerate(np.linspace(0.0, 1.0, 4)):
+        _run(searcher, ledger, trial_id, x, levels=2)
+    made = []
+    searcher._decide = lambda continuing: made.append(continuing) or Choice(trial_id=1)
+    assert searcher.suggest(continuing=0) == Choice(trial_id=1)
+    searcher.suggest()  # trial 0 scores no higher without its discount: still trial 1
+    assert made == [0]
+    assert searcher.suggest(continuing=1) == Choice(trial_id=1)
+    assert searcher.suggest(continuing=1) == Choice(trial_id=1)
+    assert made == [0, 1]
+    searcher.suggest()  # chosen with its discount: decided again without it
+    assert made == [0, 1, None]
+    searcher.suggest(continuing=2)  # a plain decision did not discount trial 2
+    assert made == [0, 1, None, 2]
 
 
 def test_points_to_evaluate_come_first_until_they_are_started():
