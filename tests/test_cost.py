@@ -49,13 +49,13 @@ def test_level_times_match_the_direct_computation(levels):
         times.add(row, seconds, after_switch)
         seen[row][after_switch].append(seconds)
         medians = {r: [np.median(t) if t else np.nan for t in seen[r]] for r in seen}
-        gaps = [sw - st for st, sw in medians.values() if np.isfinite(st) and np.isfinite(sw)]
-        overhead = max(np.median(gaps), 0.0) if gaps else 0.0
+        both = [(a, b) for a, b in medians.values() if np.isfinite(a) and np.isfinite(b)]
+        overhead = max(np.median([b - a for a, b in both]), 0.0) if both else 0.0
         assert times.switch_seconds == pytest.approx(overhead, abs=1e-9)
-        straight = [st for st, _ in medians.values() if np.isfinite(st)]
-        expected = [
-            st if np.isfinite(st) else (max(sw - overhead, min(straight)) if straight else sw)
-            for st, sw in medians.values()
+        straight = [a for a, _ in medians.values() if np.isfinite(a)]
+        expected = [  # a: the straight median, b: the switched one
+            a if np.isfinite(a) else (max(b - overhead, min(straight)) if straight else b)
+            for a, b in medians.values()
         ]
         np.testing.assert_allclose(times.log_costs(), np.log(expected), rtol=1e-9)
 
