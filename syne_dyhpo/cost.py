@@ -52,8 +52,7 @@ class LevelTimes:
     def __init__(self):
         self._times: list[tuple[list[float], list[float]]] = []  # per trial: (straight, switched)
         self._medians = np.full((16, 2), np.nan)  # per trial: both medians, nan: none
-        self._gap: dict[int, float] = {}  # row -> switched median - straight median
-        self._gaps: list[float] = []  # the values of _gap, sorted
+        self._gaps: list[float] = []  # sorted: switched - straight median, per trial with both
 
     def add_trial(self) -> None:
         """A new trial, the next row, nothing measured."""
@@ -64,15 +63,22 @@ class LevelTimes:
     def add(self, row: int, seconds: float, after_switch: bool) -> None:
         """A level of the trial in ``row`` took ``seconds`` (``> 0``), and began
         with a switch if ``after_switch``."""
+        old_gap = self._gap_of(row)
         times = self._times[row][int(after_switch)]
         bisect.insort(times, float(seconds))
         self._medians[row, int(after_switch)] = median_of_sorted(times)
+        if old_gap is not None:
+            del self._gaps[bisect.bisect_left(self._gaps, old_gap)]
+        gap = self._gap_of(row)
+        if gap is not None:
+            bisect.insort(self._gaps, gap)
+
+    def _gap_of(self, row: int) -> float | None:
+        """Switched minus straight median of the trial in ``row``; ``None``
+        unless it is measured both ways."""
         straight, switched = self._medians[row]
-        if np.isfinite(straight) and np.isfinite(switched):
-            if row in self._gap:
-                del self._gaps[bisect.bisect_left(self._gaps, self._gap[row])]
-            self._gap[row] = switched - straight
-            bisect.insort(self._gaps, self._gap[row])
+        both = np.isfinite(straight) and np.isfinite(switched)
+        return float(switched - straight) if both else None
 
     @property
     def switch_seconds(self) -> float:
