@@ -9,7 +9,8 @@ of Quick-Tune, Arango et al. 2024) makes the choice a rate.
 
 A level that begins with a pause behind it costs more: :class:`LevelTimes`
 measures that overhead, and the searcher charges it to every candidate but
-the trial that may go on without a pause.
+the trial that may go on without a pause (and, until it is measured, lets
+that trial go on).
 
 Notation: ``X`` ``(k, d)`` encoded configurations; costs are log seconds.
 """
@@ -86,6 +87,12 @@ class LevelTimes:
         median of their median switched level minus their median straight one;
         at least 0, and 0 until a trial is measured both ways."""
         return max(median_of_sorted(self._gaps), 0.0) if self._gaps else 0.0
+
+    @property
+    def switch_measured(self) -> bool:
+        """Whether some trial is measured both ways, so that
+        :attr:`switch_seconds` is measured rather than assumed 0."""
+        return bool(self._gaps)
 
     def log_costs(self) -> np.ndarray:
         """``(n,)`` log seconds of each trial's level without the overhead: the

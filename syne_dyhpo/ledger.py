@@ -430,6 +430,12 @@ class TrialLedger(Mapping[int, TrialView]):
         (:attr:`~syne_dyhpo.cost.LevelTimes.switch_seconds`)."""
         return self._level_times.switch_seconds
 
+    @property
+    def switch_measured(self) -> bool:
+        """Whether :attr:`switch_seconds` is measured (some trial has levels
+        that began both ways) rather than assumed 0."""
+        return self._level_times.switch_measured
+
     # --- read-only arrays, one entry per observation in arrival order ---------------------
 
     @property

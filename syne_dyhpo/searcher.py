@@ -5,7 +5,9 @@ fresh random sample at level 1; the candidate with the largest multi-fidelity
 expected improvement wins (Wistuba, Kadra, Grabocka 2022, Alg. 1), per second
 it costs if cost-aware (:mod:`syne_dyhpo.cost`): its levels, plus the overhead
 of a start or resume for every candidate but the trial that just reported and
-may go on. By default
+may go on. Until that overhead is measured (no trial has levels that began both
+ways), the trial that reported goes on: a switch is not made before its cost
+can be weighed, and the level measures it. By default
 (``lookahead="rate"``) a candidate is scored at several horizons, from its next
 level to ``max_t``, each by the improvement of its value there over the best
 value seen there, and keeps its best expected improvement per level it would
@@ -49,8 +51,10 @@ from syne_dyhpo.spaces.encoding import ConfigEncoder
 
 logger = logging.getLogger(__name__)
 
-# The GP needs at least this many observations; before, new configurations are random.
-MIN_OBSERVATIONS_FOR_MODEL = 2
+# The model is used once this many trials have reported (the curves of one
+# configuration say nothing about how configurations differ, and the network's
+# one fit from scratch starts every later fit); before, new configurations are random.
+MIN_TRIALS_FOR_MODEL = 2
 # The pool of unseen candidates is renewed by this fraction (1 / POOL_REFRESH) per
 # decision, at least one: every fresh member costs a sample, an encoding and the
 # O(n^2) kernel columns of its horizons, the largest part of a decision where the
@@ -195,11 +199,13 @@ class DyHPOSearcher:
             if self.encoder.key(config) not in self._started_keys:
                 return Choice(config=config)
             self.points_to_evaluate.pop(0)
+        if continuing is not None and self.cost_aware and not self.ledger.switch_measured:
+            return Choice(trial_id=continuing)  # its next level measures a switch's cost
         new_configs, new_X = self._new_candidates()
         paused = self.ledger.resumable()
         if not new_configs and not paused:
             return None
-        if self.ledger.num_observations < MIN_OBSERVATIONS_FOR_MODEL:
+        if np.count_nonzero(self.ledger.last_levels) < MIN_TRIALS_FOR_MODEL:
             if new_configs:
                 return Choice(config=new_configs[0])
             return Choice(trial_id=paused[self.random_state.randint(len(paused))])

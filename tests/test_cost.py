@@ -19,7 +19,7 @@ def test_the_switch_overhead_is_charged_once_and_taken_off_the_level_cost():
     for _ in range(3):
         times.add_trial()
     times.add(0, 3.0, after_switch=True)  # nothing measured straight yet: no overhead known
-    assert times.switch_seconds == 0.0
+    assert times.switch_seconds == 0.0 and not times.switch_measured
     np.testing.assert_allclose(times.log_costs()[0], np.log(3.0))
     for seconds in (1.0, 1.4, 1.2):
         times.add(0, seconds, after_switch=False)
@@ -27,7 +27,7 @@ def test_the_switch_overhead_is_charged_once_and_taken_off_the_level_cost():
     times.add(1, 2.0, after_switch=True)  # no overhead here: the median gap is (1.8 + 0) / 2
     times.add(2, 1.0, after_switch=True)  # only after switches: less the overhead, but at
     # least the fastest straight median (1.2)
-    assert times.switch_seconds == pytest.approx(0.9)
+    assert times.switch_seconds == pytest.approx(0.9) and times.switch_measured
     np.testing.assert_allclose(times.log_costs(), np.log([1.2, 2.0, 1.2]))
     times.add(1, 1.0, after_switch=False)  # trial 1's gap becomes 2.0 - 1.5: replaced
     assert times.switch_seconds == pytest.approx((1.8 + 0.5) / 2)
@@ -52,6 +52,7 @@ def test_level_times_match_the_direct_computation(levels):
         both = [(a, b) for a, b in medians.values() if np.isfinite(a) and np.isfinite(b)]
         overhead = max(np.median([b - a for a, b in both]), 0.0) if both else 0.0
         assert times.switch_seconds == pytest.approx(overhead, abs=1e-9)
+        assert times.switch_measured == bool(both)
         straight = [a for a, _ in medians.values() if np.isfinite(a)]
         expected = [  # a: the straight median, b: the switched one
             a if np.isfinite(a) else (max(b - overhead, min(straight)) if straight else b)

@@ -41,7 +41,13 @@ def test_each_level_ends_in_a_pause_or_a_continue_and_max_t_finishes():
     scheduler = make()
     trial = _start(scheduler, 0)
     assert trial.config["epochs"] == 6  # it may run to max_t; DyHPO pauses it earlier
-    assert scheduler.on_trial_result(trial, {"epoch": 1, "loss": 1.0}) == SchedulerDecision.PAUSE
+    # no switch measured yet: the first trial goes on to measure one, then pauses
+    # for a second configuration, which the model needs before it is used
+    assert scheduler.on_trial_result(trial, {"epoch": 1, "loss": 1.0}) == SchedulerDecision.CONTINUE
+    assert not scheduler.trials.switch_measured
+    assert scheduler.on_trial_result(trial, {"epoch": 2, "loss": 0.9}) == SchedulerDecision.PAUSE
+    assert scheduler.trials.switch_measured
+    assert scheduler.suggest().spawn_new_trial_id
     scheduler = make()
     log = drive(scheduler, quadratic_curve, decisions=60, n_workers=1)
     assert all(config["epochs"] == 6 for _, _, config in log.suggestions)
@@ -271,7 +277,8 @@ def test_missing_metric_or_level_fails_only_that_trial(caplog):
     assert "no 'loss'" in caplog.text and "'acc'" in caplog.text
     assert "epoch=None" in caplog.text
     third = _start(scheduler, 2)
-    assert scheduler.on_trial_result(third, {"epoch": 1, "loss": 0.2}) == SchedulerDecision.PAUSE
+    assert scheduler.on_trial_result(third, {"epoch": 1, "loss": 0.2}) == SchedulerDecision.CONTINUE
+    assert scheduler.on_trial_result(third, {"epoch": 2, "loss": 0.1}) == SchedulerDecision.PAUSE
     for _ in range(5):  # the failed trials are never candidates
         suggestion = scheduler.suggest()
         assert suggestion.spawn_new_trial_id or suggestion.checkpoint_trial_id not in (0, 1)
@@ -304,6 +311,9 @@ def test_failed_trial_is_never_resumed():
 
 def test_result_beyond_the_pause_level_and_out_of_order_results_are_handled(monkeypatch):
     scheduler = make()
+    monkeypatch.setattr(
+        scheduler.searcher, "_decide", lambda continuing: Choice(config={"x": 0, "lr": 0.1})
+    )  # every decision starts a new configuration: a trial that reports pauses
     trial = _start(scheduler, 0)
     assert scheduler.on_trial_result(trial, {"epoch": 1, "loss": 2.0}) == SchedulerDecision.PAUSE
     # a late result of the same run, after the pause decision
@@ -313,9 +323,6 @@ def test_result_beyond_the_pause_level_and_out_of_order_results_are_handled(monk
     # a resumed run reporting its checkpoint's level again
     assert scheduler.on_trial_result(trial, {"epoch": 2, "loss": 1.4}) == SchedulerDecision.CONTINUE
     assert scheduler.trials[0].curve[1] == pytest.approx(1.4)
-    monkeypatch.setattr(
-        scheduler.searcher, "_decide", lambda continuing: Choice(config={"x": 0, "lr": 0.1})
-    )
     assert scheduler.on_trial_result(trial, {"epoch": 4, "loss": 1.0}) == SchedulerDecision.PAUSE
     assert scheduler.on_trial_result(trial, {"epoch": 99, "loss": 0.5}) == SchedulerDecision.PAUSE
     assert scheduler.trials[0].curve[-1] == 0.5  # counted at max_t
@@ -324,8 +331,7 @@ def test_result_beyond_the_pause_level_and_out_of_order_results_are_handled(monk
 def test_trial_ending_before_max_t_is_finished_not_resumed(caplog):
     scheduler = make()
     trial = _start(scheduler, 0)
-    scheduler.on_trial_result(trial, {"epoch": 1, "loss": 1.0})
-    scheduler.trials.resume(0)
+    assert scheduler.on_trial_result(trial, {"epoch": 1, "loss": 1.0}) == "CONTINUE"
     with caplog.at_level(logging.WARNING):
         scheduler.on_trial_complete(trial, {"epoch": 1, "loss": 1.0})
     assert scheduler.trials[0].status == "finished"

@@ -62,6 +62,40 @@ def test_a_decision_for_a_continuing_trial_stands_for_a_free_worker_unless_it_ch
     assert made == [0, 1, None, 2]
 
 
+def test_until_a_switch_is_measured_the_continuing_trial_goes_on():
+    searcher, ledger = _searcher(reduction_factor=None)  # no floor: nothing is owed
+    made = []
+    searcher._scores = lambda paused, new_X, continuing=None: (
+        made.append(paused) or np.r_[np.zeros(len(paused)), np.ones(len(new_X))]
+    )  # the model prefers every unseen configuration
+    for trial_id, x in enumerate([0.2, 0.4, 0.6]):
+        _run(searcher, ledger, trial_id, x, levels=1)  # every level timed alike
+    assert not ledger.switch_measured
+    assert searcher.suggest(continuing=2) == Choice(trial_id=2)
+    assert made == []  # not scored: a switch cannot be weighed before it is measured
+    assert searcher.suggest().config is not None  # a free worker: the model's choice
+    ledger.resume(0)
+    ledger.observe(0, 2, 0.5, seconds=3.0, after_switch=True)  # trial 0 measured both ways
+    ledger.pause(0)
+    assert ledger.switch_measured
+    assert searcher.suggest(continuing=0).config is not None
+    not_aware, ledger = _searcher(reduction_factor=None, cost_aware=False)
+    not_aware._scores = searcher._scores
+    for trial_id, x in enumerate([0.2, 0.4, 0.6]):
+        _run(not_aware, ledger, trial_id, x, levels=1)
+    assert not_aware.suggest(continuing=2).config is not None  # no switch cost to measure
+
+
+def test_the_model_waits_for_the_curves_of_two_configurations():
+    searcher, ledger = _searcher(reduction_factor=None)
+    _run(searcher, ledger, 0, 0.3, levels=4)  # four observations, one configuration
+    assert searcher.suggest().config is not None  # a new configuration, at random
+    assert searcher.surrogate.model is None
+    _run(searcher, ledger, 1, 0.8, levels=1)
+    searcher.suggest()
+    assert searcher.surrogate.model is not None
+
+
 def test_points_to_evaluate_come_first_until_they_are_started():
     searcher, ledger = _searcher(points_to_evaluate=[{"x": 0.1}, {"x": 0.9}])
     assert searcher.suggest().config == {"x": 0.1}
