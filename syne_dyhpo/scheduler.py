@@ -120,7 +120,9 @@ class DyHPO(TrialScheduler):
         bounds the cost of a decision.
     :param cost_aware: rank candidates by expected improvement per second of
         their next level (see :mod:`syne_dyhpo.cost`), with level times measured
-        as results arrive; ``False``: by expected improvement alone, as published.
+        as results arrive (until a level after a start or resume has been
+        measured against one without, a trial that reports goes on);
+        ``False``: by expected improvement alone, as published.
         On real backends the measured times vary from run to run, and so may
         the decisions of one seed; ``False`` makes them depend on the seed and
         the results alone.

@@ -39,9 +39,11 @@ class ResultCollector(TunerCallback):
         self.results: list[tuple[int, dict]] = []
         self.paused: list[int] = []
         self.resumed: list[int] = []
+        self.from_resumes = 0  # results of jobs that resumed a trial
 
     def on_trial_result(self, trial, status, result, decision):
         self.results.append((trial.trial_id, dict(result)))
+        self.from_resumes += trial.trial_id in self.resumed
         if decision == SchedulerDecision.PAUSE:
             self.paused.append(trial.trial_id)
 
@@ -51,8 +53,9 @@ class ResultCollector(TunerCallback):
     def enough(self, status: TuningStatus) -> bool:
         """Stop criterion: a result from a resumed job, or the time cap (the
         pace of jobs depends on the machine's load)."""
-        from_resumes = sum(result["epoch"] >= 2 for _, result in self.results)
-        return from_resumes >= RESULTS_FROM_RESUMES or status.wallclock_time > MAX_WALLCLOCK_TIME
+        return (
+            self.from_resumes >= RESULTS_FROM_RESUMES or status.wallclock_time > MAX_WALLCLOCK_TIME
+        )
 
 
 def printed_epochs(trial_dir: Path) -> list[int]:
