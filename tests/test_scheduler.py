@@ -95,27 +95,25 @@ def _suggested(scheduler: DyHPO, log) -> tuple[Trial, int]:
 
 
 def test_the_decision_made_at_a_pause_is_the_one_the_free_worker_gets(monkeypatch):
-    # no promotion floor: it could owe the reporting trial its next level; not
-    # cost-aware: levels timed on a loaded machine's clock could make it worth it
-    scheduler = make(reduction_factor=None, cost_aware=False)
+    scheduler = make()
     log = drive(scheduler, quadratic_curve, decisions=20, n_workers=1)
     searcher = scheduler.searcher
-    made = []
-    decide = searcher._decide
-    monkeypatch.setattr(
-        searcher, "_decide", lambda continuing: made.append(decide(continuing)) or made[-1]
-    )
+    made = []  # every decision made: a new configuration from the searcher's pool
+
+    def decide(continuing):
+        made.append(Choice(config=searcher._new_candidates()[0][0]))
+        return made[-1]
+
+    monkeypatch.setattr(searcher, "_decide", decide)
     trial, level = _run_next(scheduler, log)
     made.clear()
-    result = {"epoch": level, "loss": 99.0}  # far worse than anything: not worth going on
-    assert scheduler.on_trial_result(trial, result) == SchedulerDecision.PAUSE
+    assert (
+        scheduler.on_trial_result(trial, {"epoch": level, "loss": 0.5}) == SchedulerDecision.PAUSE
+    )
     assert len(made) == 1
     suggestion = scheduler.suggest()  # nothing changed since: the same choice, not decided again
     assert len(made) == 1
-    if made[-1].trial_id is not None:
-        assert suggestion.checkpoint_trial_id == made[-1].trial_id
-    else:
-        assert scheduler.encoder.tunable_part(suggestion.config) == made[-1].config
+    assert scheduler.encoder.tunable_part(suggestion.config) == made[-1].config
     scheduler.trials.start(999, {"x": 0.0, "lr": 0.1}, np.zeros(scheduler.encoder.dim))
     scheduler.suggest()  # the ledger changed: decided again
     assert len(made) == 2

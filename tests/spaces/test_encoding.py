@@ -2,6 +2,8 @@ import re
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from syne_tune.config_space import (
     choice,
     finrange,
@@ -12,6 +14,9 @@ from syne_tune.config_space import (
     randint,
     reverseloguniform,
     uniform,
+)
+from syne_tune.optimizer.schedulers.searchers.utils.hp_ranges_factory import (
+    make_hyperparameter_ranges,
 )
 
 from syne_dyhpo.spaces.encoding import ConfigEncoder
@@ -41,6 +46,62 @@ def test_every_primitive_encodes_into_the_unit_cube_and_constants_pass_through()
     full = encoder.full_config(configs[0])
     assert full["const"] == "adam" and full["epochs"] == 10
     assert set(full) == set(ALL_PRIMITIVES)
+
+
+def test_samples_are_drawn_from_every_domain_with_its_types():
+    encoder = ConfigEncoder(ALL_PRIMITIVES)
+    configs = encoder.sample(np.random.RandomState(1), 200)
+    assert len(configs) == 200 and len(encoder.sample(np.random.RandomState(1), 1)) == 1
+    assert encoder.sample(np.random.RandomState(1), 0) == []
+    for name, domain in encoder.tunable.items():
+        values = [c[name] for c in configs]
+        assert all(domain.is_valid(v) for v in values if not name.endswith("fr")), name
+        assert len(set(values)) > 1, name
+    assert {type(c["ri"]) for c in configs} == {int}
+    assert {c["ch"] for c in configs} == {"relu", "tanh", "gelu"}
+
+
+def _bounds(draw, log: bool) -> tuple[float, float]:
+    low = draw(st.floats(1e-6, 1e3) if log else st.floats(-1e3, 1e3))
+    return low, low + draw(st.floats(0.0, 1e3))
+
+
+@st.composite
+def spaces(draw) -> dict:
+    """Float and integer domains (encoded by the package) among others (by Syne Tune)."""
+    space = {}
+    for i in range(draw(st.integers(1, 5))):
+        kind = draw(st.sampled_from(["u", "lu", "rlu", "ri", "lri", "ch"]))
+        if kind in ("u", "lu"):
+            low, high = _bounds(draw, kind == "lu")
+            space[f"{kind}{i}"] = (loguniform if kind == "lu" else uniform)(low, high)
+        elif kind == "rlu":
+            low = draw(st.floats(0.0, 0.9))
+            space[f"{kind}{i}"] = reverseloguniform(low, draw(st.floats(low, 0.999)))
+        elif kind in ("ri", "lri"):
+            low = draw(st.integers(1, 100))
+            space[f"{kind}{i}"] = (lograndint if kind == "lri" else randint)(
+                low, low + draw(st.integers(0, 100))
+            )
+        else:
+            space[f"{kind}{i}"] = choice(["a", "b", "c"])
+    return space
+
+
+@settings(max_examples=60, deadline=None)
+@given(space=spaces(), seed=st.integers(0, 2**31 - 1))
+def test_encoding_is_syne_tunes_value_for_value(space, seed):
+    encoder = ConfigEncoder(space)
+    configs = encoder.sample(np.random.RandomState(seed), 20)
+    ranges = make_hyperparameter_ranges(space)
+    direct = np.vstack([ranges.to_ndarray(c) for c in configs])
+    np.testing.assert_allclose(encoder.encode(configs), direct, rtol=0, atol=1e-12)
+
+
+def test_a_value_outside_its_domain_is_refused_naming_it():
+    encoder = ConfigEncoder({"lr": loguniform(1e-4, 1.0), "units": randint(1, 8)})
+    with pytest.raises(ValueError, match=r"'units': value 9 is outside its domain \[1.0, 8.0\]"):
+        encoder.encode([{"lr": 0.1, "units": 2}, {"lr": 0.1, "units": 9}])
 
 
 def test_log_scaled_domains_are_encoded_on_their_log_scale():
