@@ -1,24 +1,35 @@
-"""A floor under the depth DyHPO trains to: at least ASHA's promotions.
+"""A floor under the depth DyHPO trains to, and a ceiling over it: ASHA's share.
 
-Expected improvement is myopic about depth: where the first levels rank
-configurations differently from the last (a good configuration that starts
-worse than a plateau of poor ones), the model has seen few curves that turn
-and keeps starting new configurations instead. The floor hedges that with
-successive halving's allocation (Li et al. 2020, "A System for Massively
-Parallel Hyperparameter Tuning"): with rungs ``1, η, η², …`` below ``max_t``
-and ``max_t`` itself, of the ``n_k`` trials that reached rung ``k`` at least
-``⌊n_k / η⌋`` reach rung ``k + 1``. When a rung is short of that, the next
-decision resumes one of the paused trials between the two rungs, and, as in
-ASHA, trains it up to rung ``k + 1`` without further decisions; which one is
-the model's choice (the largest expected improvement among them). Promoting
-one level at a time instead lets the choice move from trial to trial as each
-level lowers the one just trained, spreading the promotion's levels over
-many trials none of which reaches the rung. Above the floor DyHPO is free to
-train deeper.
+With rungs ``1, η, η², …`` below ``max_t`` and ``max_t`` itself, of the ``n_k``
+trials that reached rung ``k``:
+
+- **the floor**: at least ``⌊n_k / η⌋`` reach rung ``k + 1`` (successive
+  halving's allocation; Li et al. 2020, "A System for Massively Parallel
+  Hyperparameter Tuning"). Expected improvement is myopic about depth: where
+  the first levels rank configurations differently from the last (a good
+  configuration that starts worse than a plateau of poor ones), the model has
+  seen few curves that turn and keeps starting new configurations instead.
+  When a rung is short, the next decision resumes one of the paused trials
+  between the two rungs and, as in ASHA, trains it up to rung ``k + 1``
+  without further decisions; which one is the model's choice (the largest
+  expected improvement among them). Promoting one level at a time instead
+  lets the choice move from trial to trial as each level lowers the one just
+  trained, spreading the promotion's levels over many trials none of which
+  reaches the rung.
+- **the ceiling**: at most ``⌈n_k / η⌉`` go past rung ``k``; a paused trial at
+  a full rung is not a candidate until more trials reach it. Training a
+  level shrinks a trial's posterior spread, so expected improvement moves on
+  to another paused trial and leaves the first between two rungs; without
+  the ceiling a fifth of the levels went to trials left between two rungs
+  (TaskSet at 1 s per step), and each of those levels is a configuration not
+  started. The ceiling prices depth in new configurations as ASHA does.
+
+Between the two, and between rungs, the model decides one level at a time.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -43,6 +54,28 @@ class Promotion:
     rung: int
 
 
+@dataclass(frozen=True)
+class _Depths:
+    """The trials that count at the rungs (not failed, not diverged): ``ids``,
+    ``depth`` (the level reached, or for a running trial the level it runs to)
+    and whether each is ``resumable``, all ``(k,)``."""
+
+    ids: np.ndarray
+    depth: np.ndarray
+    resumable: np.ndarray
+
+    @classmethod
+    def of(cls, ledger: TrialLedger) -> _Depths:
+        status = ledger.status_codes
+        counted = ~np.isin(status, [STATUSES.index(FAILED), STATUSES.index(DIVERGED)])
+        running = status == STATUSES.index(RUNNING)
+        depth = np.where(
+            running, np.maximum(ledger.last_levels, ledger.targets), ledger.last_levels
+        )
+        ids = ledger.ids[counted]
+        return cls(ids, depth[counted], np.isin(ids, ledger.resumable()))
+
+
 def owed_promotion(ledger: TrialLedger, reduction_factor: float) -> Promotion | None:
     """The promotion the next decision owes, for the deepest rung short of its
     share; ``None`` if no rung is short (or none can be fed).
@@ -51,18 +84,27 @@ def owed_promotion(ledger: TrialLedger, reduction_factor: float) -> Promotion | 
     are not all sent to fill the same shortfall; failed and diverged trials do
     not count.
     """
-    status = ledger.status_codes
-    counted = ~np.isin(status, [STATUSES.index(FAILED), STATUSES.index(DIVERGED)])
-    running = status == STATUSES.index(RUNNING)
-    depth = np.where(running, np.maximum(ledger.last_levels, ledger.targets), ledger.last_levels)
-    depth = depth[counted]
-    ids = ledger.ids[counted]
-    resumable = np.isin(ids, ledger.resumable())
+    trials = _Depths.of(ledger)
+    depth = trials.depth
     rungs = rung_levels(ledger.max_t, reduction_factor)
     for low, high in reversed(list(zip(rungs[:-1], rungs[1:], strict=True))):
         reached, promoted = int((depth >= low).sum()), int((depth >= high).sum())
         if promoted < reached // reduction_factor:
-            owed = ids[(depth >= low) & (depth < high) & resumable]
+            owed = trials.ids[(depth >= low) & (depth < high) & trials.resumable]
             if len(owed):
                 return Promotion(owed.tolist(), int(high))
     return None
+
+
+def held_at_full_rungs(ledger: TrialLedger, reduction_factor: float) -> list[int]:
+    """Paused trials at a rung ``k`` below ``max_t`` past which ``⌈n_k / η⌉``
+    trials went already: the ceiling holds them there. Counted as
+    :func:`owed_promotion` counts."""
+    trials = _Depths.of(ledger)
+    depth = trials.depth
+    held = np.zeros(len(depth), dtype=bool)
+    for rung in rung_levels(ledger.max_t, reduction_factor)[:-1]:
+        reached, past = int((depth >= rung).sum()), int((depth > rung).sum())
+        if past >= math.ceil(reached / reduction_factor):
+            held |= depth == rung
+    return trials.ids[held & trials.resumable].tolist()

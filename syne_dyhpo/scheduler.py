@@ -135,10 +135,14 @@ class DyHPO(TrialScheduler):
         (Kadra et al. 2023); it trains fewer configurations further, which pays
         where the first levels rank configurations differently from the last
         and costs where good configurations are rare and visible early.
-    :param reduction_factor: ``η`` of the promotion floor: of the trials that
-        reached a rung (levels ``1, η, η², …`` and ``max_t``), at least one in
-        ``η`` is trained to the next, as ASHA would; the model chooses which
-        (see :mod:`syne_dyhpo.promotion`). ``None``: no floor.
+    :param reduction_factor: ``η`` of the promotion floor: of the ``n`` trials
+        that reached a rung (levels ``1, η, η², …`` and ``max_t``), at least
+        ``⌊n / η⌋`` are trained to the next, as ASHA would; the model chooses
+        which (see :mod:`syne_dyhpo.promotion`). ``None``: no floor and no ceiling.
+    :param depth_ceiling: ... and at most ``⌈n / η⌉`` go past the rung: a
+        paused trial at a full rung waits until more trials reach it (unless
+        nothing else is left to run), so that depth costs configurations
+        started as in ASHA. ``False``: DyHPO may train any paused trial deeper.
     :param surrogate_kwargs: options of the deep-kernel GP
         (:class:`~syne_dyhpo._surrogate.DeepKernelSurrogate`).
     :param conditions: when hyperparameters of a dict ``config_space`` are
@@ -165,6 +169,7 @@ class DyHPO(TrialScheduler):
         cost_aware: bool = True,
         lookahead: str = "rate",
         reduction_factor: float | None = 3.0,
+        depth_ceiling: bool = True,
         surrogate_kwargs: dict[str, Any] | None = None,
         conditions: Conditions | dict[str, Any] | None = None,
     ):
@@ -226,6 +231,7 @@ class DyHPO(TrialScheduler):
             cost_aware=cost_aware,
             lookahead=lookahead,
             reduction_factor=reduction_factor,
+            depth_ceiling=depth_ceiling,
             surrogate_kwargs=surrogate_kwargs,
         )
         self.go_on = go_on

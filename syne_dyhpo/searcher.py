@@ -22,7 +22,9 @@ fantasy observation at the posterior mean ("kriging believer", Ginsbourger
 et al. 2010), so parallel workers are not sent to the same region.
 A floor under the depth (:mod:`syne_dyhpo.promotion`) makes the next decision
 a resume when fewer trials than ASHA's share reached a rung; the model still
-chooses which. The GP sees the metric on a rank-warped scale
+chooses which. A ceiling over it holds a paused trial at a rung past which
+ASHA's share went already, so depth is paid for in configurations started.
+The GP sees the metric on a rank-warped scale
 (:mod:`syne_dyhpo.target_scale`) and conditions on a bounded set of the
 observations (:class:`~syne_dyhpo.model_inputs.ConditioningSet`), so that a
 decision costs about the same however long the run has gone on. The chosen
@@ -46,7 +48,7 @@ from syne_dyhpo.acquisition import log_expected_improvement
 from syne_dyhpo.cost import NearestMeasured, paused_log_costs
 from syne_dyhpo.ledger import RUNNING, TrialLedger
 from syne_dyhpo.model_inputs import ConditioningSet, ModelInputs
-from syne_dyhpo.promotion import owed_promotion
+from syne_dyhpo.promotion import held_at_full_rungs, owed_promotion
 from syne_dyhpo.spaces.encoding import ConfigEncoder
 
 logger = logging.getLogger(__name__)
@@ -116,9 +118,11 @@ class DyHPOSearcher:
         predicted seconds of its next level (:mod:`syne_dyhpo.cost`).
     :param lookahead: one of :data:`LOOKAHEADS`: the level whose value a
         candidate is scored by (see the module docstring).
-    :param reduction_factor: ``η`` of the promotion floor
-        (:mod:`syne_dyhpo.promotion`): at least one in ``η`` trials that reached
-        a rung trains to the next; ``None``: no floor.
+    :param reduction_factor: ``η`` of the promotion floor and ceiling
+        (:mod:`syne_dyhpo.promotion`): at least ``⌊n / η⌋`` of the ``n`` trials
+        that reached a rung train to the next; ``None``: no floor, no ceiling.
+    :param depth_ceiling: ... and at most ``⌈n / η⌉`` go past it, unless that
+        leaves nothing to run.
     :param surrogate_kwargs: passed to
         :class:`~syne_dyhpo._surrogate.DeepKernelSurrogate`.
     """
@@ -139,6 +143,7 @@ class DyHPOSearcher:
         lookahead: str = "rate",
         reduction_factor: float | None = 3.0,
         surrogate_kwargs: Mapping[str, Any] | None = None,
+        depth_ceiling: bool = True,
     ):
         if lookahead not in LOOKAHEADS:
             raise ValueError(f"lookahead must be one of {LOOKAHEADS}, got {lookahead!r}")
@@ -158,6 +163,7 @@ class DyHPOSearcher:
         self.cost_aware = cost_aware
         self.lookahead = lookahead
         self.reduction_factor = reduction_factor
+        self.depth_ceiling = depth_ceiling
         self.surrogate = DeepKernelSurrogate(self.inputs.layout, **dict(surrogate_kwargs or {}))
         self._started_keys: set[str] = set()
         self._pool: list[dict[str, Any]] = []
@@ -212,6 +218,11 @@ class DyHPOSearcher:
         owed = owed_promotion(self.ledger, self.reduction_factor) if self.reduction_factor else None
         if owed:  # the floor restricts the choice to the trials it is owed by
             paused, new_configs, new_X = owed.trial_ids, [], new_X[:0]
+        elif self.reduction_factor and self.depth_ceiling:
+            held = set(held_at_full_rungs(self.ledger, self.reduction_factor))
+            free = [trial_id for trial_id in paused if trial_id not in held]
+            if free or new_configs:
+                paused = free
         try:
             scores = self._scores(paused, new_X, continuing=continuing)
         except SurrogateUnavailableError as err:

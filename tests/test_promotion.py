@@ -1,10 +1,12 @@
 import numpy as np
 import pytest
+from syne_tune.config_space import choice
 
+from syne_dyhpo import DyHPO
 from syne_dyhpo.ledger import FAILED, PAUSED, RUNNING, TrialLedger
-from syne_dyhpo.promotion import owed_promotion, rung_levels
+from syne_dyhpo.promotion import held_at_full_rungs, owed_promotion, rung_levels
 from tests.scheduler_driver import drive
-from tests.test_scheduler import make
+from tests.test_scheduler import FAST, make
 
 
 @pytest.mark.parametrize(
@@ -76,6 +78,25 @@ def test_the_deepest_short_rung_is_fed_first_and_an_unfeedable_one_is_skipped():
     assert owed_promotions(_history(depths, statuses), 3.0) == list(range(9))
 
 
+def test_a_full_rung_holds_the_paused_trials_at_it():
+    # 7 reached rung 1 and 2 went past it: fewer than ⌈7 / 3⌉, nobody is held
+    assert held_at_full_rungs(_history([1] * 5 + [2, 3], [PAUSED] * 7), 3.0) == []
+    # 3 past rung 1 fill it, and 1 of the 2 that reached rung 3 fills that one:
+    # the trials at a rung wait, the one between rungs 1 and 3 does not
+    history = _history([1] * 4 + [2, 3, 4], [PAUSED] * 7)
+    assert held_at_full_rungs(history, 3.0) == [0, 1, 2, 3, 5]
+
+
+def test_the_ceiling_counts_running_trials_at_their_target_and_not_failed_ones():
+    # one of six runs past rung 1: below ⌈6 / 3⌉; a second fills the rung
+    assert held_at_full_rungs(_history([1] * 6, [RUNNING] + [PAUSED] * 5), 3.0) == []
+    history = _history([1] * 6, [RUNNING] * 2 + [PAUSED] * 4)
+    assert held_at_full_rungs(history, 3.0) == [2, 3, 4, 5]
+    # two failed trials at level 1 leave 2 at the rung, of which 1 went past: full
+    history = _history([1, 1, 1, 2], [FAILED] * 2 + [PAUSED] * 2)
+    assert held_at_full_rungs(history, 3.0) == [2]
+
+
 def _flat_curve(config: dict, level: int) -> float:
     """Curves that all look alike: expected improvement favours new configurations."""
     return 1.0 + 1e-3 * config["x"] + 1e-4 / level
@@ -101,6 +122,42 @@ def test_dyhpo_trains_at_least_asha_promotions(n_workers):
 def test_without_the_floor_dyhpo_falls_short_of_them():
     log = drive(make(reduction_factor=None), _flat_curve, decisions=60, n_workers=1)
     assert _shortfall(log, 6) > 1
+
+
+def _steep_curve(config: dict, level: int) -> float:
+    """Curves that fall far with every level: expected improvement favours depth."""
+    return 1e-2 * config["x"] + 10.0 / level**2
+
+
+def _excess(log, max_t: int) -> int:
+    """Largest number of trials past a rung beyond ``⌈n / 3⌉`` of the ``n`` that reached it."""
+    depth = np.array([max(r[1] for r in log.results if r[0] == t) for t in log.trials])
+    return max(
+        int((depth > rung).sum()) - int(np.ceil((depth >= rung).sum() / 3))
+        for rung in rung_levels(max_t, 3.0)[:-1]
+    )
+
+
+@pytest.mark.parametrize("n_workers", [1, 3])
+def test_dyhpo_trains_at_most_asha_promotions(n_workers):
+    log = drive(make(max_t=9), _steep_curve, decisions=60, n_workers=n_workers)
+    assert _excess(log, 9) <= 0
+
+
+def test_without_the_ceiling_dyhpo_trains_past_them():
+    log = drive(make(max_t=9, depth_ceiling=False), _steep_curve, decisions=60, n_workers=1)
+    assert _excess(log, 9) > 1
+
+
+def test_the_ceiling_gives_way_when_nothing_else_is_left_to_run():
+    # two configurations only: once both are started, a held trial is all there is
+    space = {"x": choice([0.0, 1.0]), "epochs": 9}
+    scheduler = DyHPO(
+        space, metric="loss", max_resource_attr="epochs", random_seed=0, surrogate_kwargs=FAST
+    )
+    log = drive(scheduler, _steep_curve, decisions=40, n_workers=1)
+    depth = [max(r[1] for r in log.results if r[0] == t) for t in log.trials]
+    assert depth == [9, 9]
 
 
 def test_reduction_factor_must_exceed_one():
