@@ -22,7 +22,11 @@ trials that reached rung ``k``:
   to another paused trial and leaves the first between two rungs; without
   the ceiling a fifth of the levels went to trials left between two rungs
   (TaskSet at 1 s per step), and each of those levels is a configuration not
-  started. The ceiling prices depth in new configurations as ASHA does.
+  started. The ceiling prices depth in new configurations as ASHA does. The
+  trial that just reported is held only where a start or resume costs less
+  than its level (:class:`~syne_dyhpo.cost.LevelTimes`): where a switch costs
+  several levels (epochs of milliseconds), breadth would cost several times
+  what ASHA's share assumes.
 
 Between the two, and between rungs, the model decides one level at a time.
 """

@@ -141,8 +141,9 @@ class DyHPO(TrialScheduler):
         which (see :mod:`syne_dyhpo.promotion`). ``None``: no floor and no ceiling.
     :param depth_ceiling: ... and at most ``⌈n / η⌉`` go past the rung: a
         paused trial at a full rung waits until more trials reach it (unless
-        nothing else is left to run), so that depth costs configurations
-        started as in ASHA. ``False``: DyHPO may train any paused trial deeper.
+        nothing else is left to run, or it just reported and a start or resume
+        costs more than its level), so that depth costs configurations started
+        as in ASHA. ``False``: DyHPO may train any paused trial deeper.
     :param surrogate_kwargs: options of the deep-kernel GP
         (:class:`~syne_dyhpo._surrogate.DeepKernelSurrogate`).
     :param conditions: when hyperparameters of a dict ``config_space`` are

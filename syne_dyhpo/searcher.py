@@ -122,7 +122,8 @@ class DyHPOSearcher:
         (:mod:`syne_dyhpo.promotion`): at least ``⌊n / η⌋`` of the ``n`` trials
         that reached a rung train to the next; ``None``: no floor, no ceiling.
     :param depth_ceiling: ... and at most ``⌈n / η⌉`` go past it, unless that
-        leaves nothing to run.
+        leaves nothing to run; the trial that just reported may, where a
+        switch costs more than its level.
     :param surrogate_kwargs: passed to
         :class:`~syne_dyhpo._surrogate.DeepKernelSurrogate`.
     """
@@ -220,6 +221,8 @@ class DyHPOSearcher:
             paused, new_configs, new_X = owed.trial_ids, [], new_X[:0]
         elif self.reduction_factor and self.depth_ceiling:
             held = set(held_at_full_rungs(self.ledger, self.reduction_factor))
+            if continuing in held and self._switch_costs_more_than_a_level(continuing):
+                held.discard(continuing)
             free = [trial_id for trial_id in paused if trial_id not in held]
             if free or new_configs:
                 paused = free
@@ -232,6 +235,15 @@ class DyHPOSearcher:
         if best < len(paused):
             return Choice(trial_id=paused[best], to_level=owed.rung if owed else None)
         return Choice(config=new_configs[best - len(paused)])
+
+    def _switch_costs_more_than_a_level(self, trial_id: int) -> bool:
+        """Whether a start or resume costs more seconds than ``trial_id``'s
+        next level (cost-aware, both measured): holding it at its rung would
+        then buy breadth at several times ASHA's price."""
+        if not self.cost_aware:
+            return False
+        log_cost = self.ledger.log_costs[self.ledger.rows([trial_id])][0]
+        return bool(np.isfinite(log_cost) and self.ledger.switch_seconds > np.exp(log_cost))
 
     def _new_candidates(self) -> tuple[list[dict[str, Any]], np.ndarray]:
         """Unseen configurations and their encodings ``X (k, d)``.

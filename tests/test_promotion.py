@@ -160,6 +160,34 @@ def test_the_ceiling_gives_way_when_nothing_else_is_left_to_run():
     assert depth == [9, 9]
 
 
+def _at_a_full_rung(switch_seconds: float):
+    """A scheduler whose rung 1 is full (two of six trials past it, as many as
+    the floor owes) and whose trial 5 just reported level 1, the best value
+    yet; every level takes 1 s and a start or resume ``switch_seconds`` more."""
+    scheduler = make(max_t=9)
+    ledger, rng = scheduler.trials, np.random.RandomState(0)
+    for trial_id, depth in enumerate([3, 3, 1, 1, 1, 1]):
+        config = {"x": rng.uniform(-2, 2), "lr": 0.01}
+        ledger.start(trial_id, config, scheduler.encoder.encode([config])[0])
+        for level in range(1, depth + 1):
+            value = (0.5 if trial_id == 5 else 1.0 + trial_id) / level
+            switched = level == 1
+            seconds = 1.0 + (switch_seconds if switched else 0.0)
+            ledger.observe(trial_id, level, value, seconds=seconds, after_switch=switched)
+        ledger.pause(trial_id)
+    assert held_at_full_rungs(ledger, 3.0) == [2, 3, 4, 5]
+    return scheduler
+
+
+@pytest.mark.parametrize(("switch_seconds", "goes_on"), [(20.0, True), (0.0, False)])
+def test_a_trial_at_a_full_rung_goes_on_where_a_switch_costs_more_than_its_level(
+    switch_seconds, goes_on
+):
+    scheduler = _at_a_full_rung(switch_seconds)
+    assert scheduler.trials.switch_seconds == pytest.approx(switch_seconds)
+    assert (scheduler.searcher.suggest(continuing=5).trial_id == 5) is goes_on
+
+
 def test_reduction_factor_must_exceed_one():
     with pytest.raises(ValueError, match="reduction_factor must be > 1 or None, got 1"):
         make(reduction_factor=1)
