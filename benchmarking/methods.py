@@ -80,7 +80,7 @@ METHODS: dict[str, Callable[[MethodArgs], TrialScheduler]] = {
         baselines.ASHA, a, brackets=_hyperband_brackets(a.max_t)
     ),
     "bohb": lambda a: _successive_halving(baselines.BOHB, a),
-    # Variants of the default (rank-warped targets, promotion floor and ceiling) follow.
+    # Variants of the default (rank-warped targets, promotion floor) follow.
     # The published acquisition: candidates scored at their next level only.
     "dyhpo_next": lambda a: _dyhpo(a, lookahead="next"),
     # Ablations of it: without the per-second acquisition, and also with
@@ -89,9 +89,10 @@ METHODS: dict[str, Callable[[MethodArgs], TrialScheduler]] = {
     "dyhpo_no_cost_no_floor": lambda a: _dyhpo(
         a, lookahead="next", cost_aware=False, surrogate_kwargs={"noise_floor": 1e-4}
     ),
-    # The default without the promotion floor and ceiling, and without the ceiling.
+    # The default without the promotion floor.
     "dyhpo_no_promotion_floor": lambda a: _dyhpo(a, reduction_factor=None),
-    "dyhpo_no_depth_ceiling": lambda a: _dyhpo(a, depth_ceiling=False),
+    # Variant: at most ASHA's share of the trials at a rung go past it.
+    "dyhpo_depth_ceiling": lambda a: _dyhpo(a, depth_ceiling=True),
     # Ablation of the refit schedule: refit at every 10 % growth of the data,
     # whatever the time spent fitting.
     "dyhpo_every_refit": lambda a: _dyhpo(a, max_fit_share=1.0),

@@ -28,10 +28,8 @@ METHOD_STYLES: dict[str, MethodStyle] = {
     "bohb": MethodStyle("BOHB", "#CC79A7", "D"),
     "dyhpo_next": MethodStyle("DyHPO, next level (published)", "#56B4E9", "P"),
     "dyhpo_final": MethodStyle("DyHPO, final level", "#009E73", "X"),
-    "dyhpo_no_promotion_floor": MethodStyle(
-        "DyHPO without promotion floor and ceiling", "#000000", "h"
-    ),
-    "dyhpo_no_depth_ceiling": MethodStyle("DyHPO without depth ceiling", "#9467BD", "p"),
+    "dyhpo_no_promotion_floor": MethodStyle("DyHPO without promotion floor", "#000000", "h"),
+    "dyhpo_depth_ceiling": MethodStyle("DyHPO with depth ceiling", "#9467BD", "p"),
     "dyhpo_no_cost": MethodStyle("DyHPO, next level, no cost", "#8C564B", "<"),
     "dyhpo_no_cost_no_floor": MethodStyle(
         "DyHPO, next level, no cost, no noise floor", "#BCBD22", ">"

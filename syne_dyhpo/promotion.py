@@ -1,4 +1,4 @@
-"""A floor under the depth DyHPO trains to, and a ceiling over it: ASHA's share.
+"""A floor under the depth DyHPO trains to, and an optional ceiling over it: ASHA's share.
 
 With rungs ``1, η, η², …`` below ``max_t`` and ``max_t`` itself, of the ``n_k``
 trials that reached rung ``k``:
@@ -16,17 +16,19 @@ trials that reached rung ``k``:
   lets the choice move from trial to trial as each level lowers the one just
   trained, spreading the promotion's levels over many trials none of which
   reaches the rung.
-- **the ceiling**: at most ``⌈n_k / η⌉`` go past rung ``k``; a paused trial at
-  a full rung is not a candidate until more trials reach it. Training a
-  level shrinks a trial's posterior spread, so expected improvement moves on
-  to another paused trial and leaves the first between two rungs; without
-  the ceiling a fifth of the levels went to trials left between two rungs
-  (TaskSet at 1 s per step), and each of those levels is a configuration not
-  started. The ceiling prices depth in new configurations as ASHA does. The
-  trial that just reported is held only where a start or resume costs less
-  than its level (:class:`~syne_dyhpo.cost.LevelTimes`): where a switch costs
-  several levels (epochs of milliseconds), breadth would cost several times
-  what ASHA's share assumes.
+- **the ceiling** (``depth_ceiling=True``): at most ``⌈n_k / η⌉`` go past
+  rung ``k``; a paused trial at a full rung is not a candidate until more
+  trials reach it. Training a level shrinks a trial's posterior spread, so
+  expected improvement moves on to another paused trial and leaves the first
+  between two rungs; without the ceiling a fifth of the levels went to trials
+  left between two rungs (TaskSet at 1 s per step), and each of those levels
+  is a configuration not started. The ceiling prices depth in new
+  configurations as ASHA does. The trial that just reported is held only
+  where a start or resume costs less than its level
+  (:class:`~syne_dyhpo.cost.LevelTimes`): where a switch costs several levels
+  (epochs of milliseconds), breadth would cost several times what ASHA's
+  share assumes. It ends better where the first levels rank configurations
+  as the last do, and costs early where good configurations start slow.
 
 Between the two, and between rungs, the model decides one level at a time.
 """

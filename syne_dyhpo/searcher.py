@@ -22,8 +22,9 @@ fantasy observation at the posterior mean ("kriging believer", Ginsbourger
 et al. 2010), so parallel workers are not sent to the same region.
 A floor under the depth (:mod:`syne_dyhpo.promotion`) makes the next decision
 a resume when fewer trials than ASHA's share reached a rung; the model still
-chooses which. A ceiling over it holds a paused trial at a rung past which
-ASHA's share went already, so depth is paid for in configurations started.
+chooses which. An optional ceiling over it holds a paused trial at a rung
+past which ASHA's share went already, so depth is paid for in configurations
+started.
 The GP sees the metric on a rank-warped scale
 (:mod:`syne_dyhpo.target_scale`) and conditions on a bounded set of the
 observations (:class:`~syne_dyhpo.model_inputs.ConditioningSet`), so that a
@@ -144,7 +145,7 @@ class DyHPOSearcher:
         lookahead: str = "rate",
         reduction_factor: float | None = 3.0,
         surrogate_kwargs: Mapping[str, Any] | None = None,
-        depth_ceiling: bool = True,
+        depth_ceiling: bool = False,
     ):
         if lookahead not in LOOKAHEADS:
             raise ValueError(f"lookahead must be one of {LOOKAHEADS}, got {lookahead!r}")

@@ -140,12 +140,12 @@ def _excess(log, max_t: int) -> int:
 
 @pytest.mark.parametrize("n_workers", [1, 3])
 def test_dyhpo_trains_at_most_asha_promotions(n_workers):
-    log = drive(make(max_t=9), _steep_curve, decisions=60, n_workers=n_workers)
+    log = drive(make(max_t=9, depth_ceiling=True), _steep_curve, decisions=60, n_workers=n_workers)
     assert _excess(log, 9) <= 0
 
 
 def test_without_the_ceiling_dyhpo_trains_past_them():
-    log = drive(make(max_t=9, depth_ceiling=False), _steep_curve, decisions=60, n_workers=1)
+    log = drive(make(max_t=9), _steep_curve, decisions=60, n_workers=1)
     assert _excess(log, 9) > 1
 
 
@@ -153,7 +153,12 @@ def test_the_ceiling_gives_way_when_nothing_else_is_left_to_run():
     # two configurations only: once both are started, a held trial is all there is
     space = {"x": choice([0.0, 1.0]), "epochs": 9}
     scheduler = DyHPO(
-        space, metric="loss", max_resource_attr="epochs", random_seed=0, surrogate_kwargs=FAST
+        space,
+        metric="loss",
+        max_resource_attr="epochs",
+        random_seed=0,
+        surrogate_kwargs=FAST,
+        depth_ceiling=True,
     )
     log = drive(scheduler, _steep_curve, decisions=40, n_workers=1)
     depth = [max(r[1] for r in log.results if r[0] == t) for t in log.trials]
@@ -164,7 +169,7 @@ def _at_a_full_rung(switch_seconds: float):
     """A scheduler whose rung 1 is full (two of six trials past it, as many as
     the floor owes) and whose trial 5 just reported level 1, the best value
     yet; every level takes 1 s and a start or resume ``switch_seconds`` more."""
-    scheduler = make(max_t=9)
+    scheduler = make(max_t=9, depth_ceiling=True)
     ledger, rng = scheduler.trials, np.random.RandomState(0)
     for trial_id, depth in enumerate([3, 3, 1, 1, 1, 1]):
         config = {"x": rng.uniform(-2, 2), "lr": 0.01}
