@@ -24,8 +24,7 @@ A floor under the depth (:mod:`syne_dyhpo.promotion`) makes the next decision
 a resume when fewer trials than ASHA's share reached a rung; the model still
 chooses which. An optional ceiling over it holds a paused trial at a rung
 past which ASHA's share went already, so depth is paid for in configurations
-started.
-The GP sees the metric on a rank-warped scale
+started. The GP sees the metric on a rank-warped scale
 (:mod:`syne_dyhpo.target_scale`) and conditions on a bounded set of the
 observations (:class:`~syne_dyhpo.model_inputs.ConditioningSet`), so that a
 decision costs about the same however long the run has gone on. The chosen
