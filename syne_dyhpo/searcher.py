@@ -143,8 +143,8 @@ class DyHPOSearcher:
         cost_aware: bool = True,
         lookahead: str = "rate",
         reduction_factor: float | None = 3.0,
-        surrogate_kwargs: Mapping[str, Any] | None = None,
         depth_ceiling: bool = False,
+        surrogate_kwargs: Mapping[str, Any] | None = None,
     ):
         if lookahead not in LOOKAHEADS:
             raise ValueError(f"lookahead must be one of {LOOKAHEADS}, got {lookahead!r}")

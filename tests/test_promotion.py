@@ -102,9 +102,14 @@ def _flat_curve(config: dict, level: int) -> float:
     return 1.0 + 1e-3 * config["x"] + 1e-4 / level
 
 
+def _final_levels(log) -> np.ndarray:
+    """``(n,)`` the deepest level each trial of ``log`` reported."""
+    return np.array([max(r[1] for r in log.results if r[0] == t) for t in log.trials])
+
+
 def _shortfall(log, max_t: int) -> int:
     """Largest number of promotions a rung lacks of its share at the end of ``log``."""
-    depth = np.array([max(r[1] for r in log.results if r[0] == t) for t in log.trials])
+    depth = _final_levels(log)
     rungs = rung_levels(max_t, 3.0)
     return max(
         int((depth >= low).sum()) // 3 - int((depth >= high).sum())
@@ -131,7 +136,7 @@ def _steep_curve(config: dict, level: int) -> float:
 
 def _excess(log, max_t: int) -> int:
     """Largest number of trials past a rung beyond ``⌈n / 3⌉`` of the ``n`` that reached it."""
-    depth = np.array([max(r[1] for r in log.results if r[0] == t) for t in log.trials])
+    depth = _final_levels(log)
     return max(
         int((depth > rung).sum()) - int(np.ceil((depth >= rung).sum() / 3))
         for rung in rung_levels(max_t, 3.0)[:-1]
@@ -161,8 +166,7 @@ def test_the_ceiling_gives_way_when_nothing_else_is_left_to_run():
         depth_ceiling=True,
     )
     log = drive(scheduler, _steep_curve, decisions=40, n_workers=1)
-    depth = [max(r[1] for r in log.results if r[0] == t) for t in log.trials]
-    assert depth == [9, 9]
+    assert _final_levels(log).tolist() == [9, 9]
 
 
 def _at_a_full_rung(switch_seconds: float):
