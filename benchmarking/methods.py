@@ -91,7 +91,8 @@ METHODS: dict[str, Callable[[MethodArgs], TrialScheduler]] = {
     ),
     # The default without the promotion floor.
     "dyhpo_no_promotion_floor": lambda a: _dyhpo(a, reduction_factor=None),
-    # Variant: at most ASHA's share of the trials at a rung go past it.
+    # Variant: at most ASHA's share of the trials at a rung go past it,
+    # besides the rung's best.
     "dyhpo_depth_ceiling": lambda a: _dyhpo(a, depth_ceiling=True),
     # Ablation of the refit schedule: refit at every 10 % growth of the data,
     # whatever the time spent fitting.

@@ -363,6 +363,15 @@ class TrialLedger(Mapping[int, TrialView]):
         minima = np.array([level_min.get(int(level), np.nan) for level in unique])
         return minima[inverse].reshape(np.shape(levels))
 
+    def values_at(self, level: int) -> np.ndarray:
+        """``(n,)`` each trial's value at ``level``, ``nan`` where not observed
+        (``O(o)`` for ``o`` observations)."""
+        o = self._n_obs
+        at = self._obs_levels[:o] == level
+        values = np.full(len(self._row), np.nan)
+        values[self._obs_rows[:o][at]] = self._obs_values[:o][at]
+        return values
+
     # --- read-only arrays, one row per trial in start order ------------------------------
 
     def rows(self, trial_ids: list[int]) -> np.ndarray:

@@ -17,18 +17,23 @@ trials that reached rung ``k``:
   trained, spreading the promotion's levels over many trials none of which
   reaches the rung.
 - **the ceiling** (``depth_ceiling=True``): at most ``⌈n_k / η⌉`` go past
-  rung ``k``; a paused trial at a full rung is not a candidate until more
-  trials reach it. Training a level shrinks a trial's posterior spread, so
-  expected improvement moves on to another paused trial and leaves the first
-  between two rungs; without the ceiling a fifth of the levels went to trials
-  left between two rungs (TaskSet at 1 s per step), and each of those levels
-  is a configuration not started. The ceiling prices depth in new
-  configurations as ASHA does. The trial that just reported is held only
-  where a start or resume costs less than its level
-  (:class:`~syne_dyhpo.cost.LevelTimes`): where a switch costs several levels
-  (epochs of milliseconds), breadth would cost several times what ASHA's
-  share assumes. It ends better where the first levels rank configurations
-  as the last do, and costs early where good configurations start slow.
+  rung ``k``, unless they rank there: a paused trial at a full rung is not a
+  candidate until more trials reach it, except the rung's ``⌈n_k / η⌉`` best
+  by their value at it, which may always go on (ASHA's promotion rule).
+  Training a level shrinks a trial's posterior spread, so expected
+  improvement moves on to another paused trial and leaves the first between
+  two rungs; without the ceiling a fifth of the levels went to trials left
+  between two rungs (TaskSet at 1 s per step), and each of those levels is a
+  configuration not started. The ceiling prices depth in new configurations
+  as ASHA does; without the exemption of the rung's best, the few places
+  past a rung go to the trials the model prefers and a configuration that
+  leads its rung waits behind them. The trial that just reported is held
+  only where a start or resume costs less than its level
+  (:class:`~syne_dyhpo.cost.LevelTimes`): where a switch costs several
+  levels (epochs of milliseconds), breadth would cost several times what
+  ASHA's share assumes. A promotion the floor owes goes to a trial the
+  ceiling does not hold where there is one (a trial between the two rungs
+  rather than another past a full rung).
 
 Between the two, and between rungs, the model decides one level at a time.
 """
@@ -63,12 +68,13 @@ class Promotion:
 @dataclass(frozen=True)
 class _Depths:
     """The trials that count at the rungs (not failed, not diverged): ``ids``,
-    ``depth`` (the level reached, or for a running trial the level it runs to)
-    and whether each is ``resumable``, all ``(k,)``."""
+    ``depth`` (the level reached, or for a running trial the level it runs to),
+    whether each is ``resumable`` and its ``rows``, all ``(k,)``."""
 
     ids: np.ndarray
     depth: np.ndarray
     resumable: np.ndarray
+    rows: np.ndarray  #: the trials' rows in the ledger's arrays
 
     @classmethod
     def of(cls, ledger: TrialLedger) -> _Depths:
@@ -79,7 +85,7 @@ class _Depths:
             running, np.maximum(ledger.last_levels, ledger.targets), ledger.last_levels
         )
         ids = ledger.ids[counted]
-        return cls(ids, depth[counted], np.isin(ids, ledger.resumable()))
+        return cls(ids, depth[counted], np.isin(ids, ledger.resumable()), np.flatnonzero(counted))
 
 
 def owed_promotion(ledger: TrialLedger, reduction_factor: float) -> Promotion | None:
@@ -104,13 +110,24 @@ def owed_promotion(ledger: TrialLedger, reduction_factor: float) -> Promotion | 
 
 def held_at_full_rungs(ledger: TrialLedger, reduction_factor: float) -> list[int]:
     """Paused trials at a rung ``k`` below ``max_t`` past which ``⌈n_k / η⌉``
-    trials went already: the ceiling holds them there. Counted as
+    trials went already, and which are not among the rung's ``⌈n_k / η⌉``
+    best by their value there: the ceiling holds them. Counted as
     :func:`owed_promotion` counts."""
     trials = _Depths.of(ledger)
     depth = trials.depth
     held = np.zeros(len(depth), dtype=bool)
     for rung in rung_levels(ledger.max_t, reduction_factor)[:-1]:
         reached, past = int((depth >= rung).sum()), int((depth > rung).sum())
-        if past >= math.ceil(reached / reduction_factor):
-            held |= depth == rung
+        share = math.ceil(reached / reduction_factor)
+        if past >= share:
+            values = ledger.values_at(int(rung))[trials.rows]
+            held |= (depth == rung) & ~_smallest(values, share)
     return trials.ids[held & trials.resumable].tolist()
+
+
+def _smallest(values: np.ndarray, k: int) -> np.ndarray:
+    """``(n,)`` mask of the ``k`` smallest of ``values (n,)``; ``nan`` ranks
+    last, ties go to the earlier."""
+    mask = np.zeros(len(values), dtype=bool)
+    mask[np.argsort(np.nan_to_num(values, nan=np.inf), kind="stable")[:k]] = True
+    return mask

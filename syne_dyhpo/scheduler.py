@@ -140,13 +140,13 @@ class DyHPO(TrialScheduler):
         ``⌊n / η⌋`` are trained to the next, as ASHA would; the model chooses
         which (see :mod:`syne_dyhpo.promotion`). ``None``: no floor and no ceiling.
     :param depth_ceiling: ``True``: ... and at most ``⌈n / η⌉`` go past the
-        rung: a paused trial at a full rung waits until more trials reach it
-        (unless nothing else is left to run, or it just reported and a start or
-        resume costs more than its level), so that depth costs configurations
-        started as in ASHA. It starts more configurations and ends better
-        where the first levels rank configurations as the last do, and costs
-        early where good configurations start slow (see the benchmarks in the
-        README). ``False``: DyHPO may train any paused trial deeper.
+        rung, besides the rung's ``⌈n / η⌉`` best by their value there (ASHA's
+        promotion rule): any other paused trial at a full rung waits until more
+        trials reach it (unless nothing else is left to run, or it just
+        reported and a start or resume costs more than its level), so that
+        depth costs configurations started as in ASHA (see
+        :mod:`syne_dyhpo.promotion` and the benchmarks in the README).
+        ``False``: DyHPO may train any paused trial deeper.
     :param surrogate_kwargs: options of the deep-kernel GP
         (:class:`~syne_dyhpo._surrogate.DeepKernelSurrogate`).
     :param conditions: when hyperparameters of a dict ``config_space`` are

@@ -23,11 +23,12 @@ et al. 2010), so parallel workers are not sent to the same region.
 A floor under the depth (:mod:`syne_dyhpo.promotion`) makes the next decision
 a resume when fewer trials than ASHA's share reached a rung; the model still
 chooses which. An optional ceiling over it holds a paused trial at a rung
-past which ASHA's share went already, so depth is paid for in configurations
-started. The GP sees the metric on a rank-warped scale
-(:mod:`syne_dyhpo.target_scale`) and conditions on a bounded set of the
-observations (:class:`~syne_dyhpo.model_inputs.ConditioningSet`), so that a
-decision costs about the same however long the run has gone on. The chosen
+past which ASHA's share went already, unless it ranks among the rung's best,
+so depth is paid for in configurations started. The GP sees the metric on a
+rank-warped scale (:mod:`syne_dyhpo.target_scale`) and conditions on a
+bounded set of the observations
+(:class:`~syne_dyhpo.model_inputs.ConditioningSet`), so that a decision costs
+about the same however long the run has gone on. The chosen
 candidate is the argmax of the exact expected improvements; what makes that
 cheap is reuse between decisions (:mod:`syne_dyhpo._surrogate.posterior`) and
 an upper bound that spares most candidates the pending evaluations' share.
@@ -121,9 +122,9 @@ class DyHPOSearcher:
     :param reduction_factor: ``η`` of the promotion floor and ceiling
         (:mod:`syne_dyhpo.promotion`): at least ``⌊n / η⌋`` of the ``n`` trials
         that reached a rung train to the next; ``None``: no floor, no ceiling.
-    :param depth_ceiling: ... and at most ``⌈n / η⌉`` go past it, unless that
-        leaves nothing to run; the trial that just reported may, where a
-        switch costs more than its level.
+    :param depth_ceiling: ... and at most ``⌈n / η⌉`` go past it besides the
+        rung's ``⌈n / η⌉`` best, unless that leaves nothing to run; the trial
+        that just reported may, where a switch costs more than its level.
     :param surrogate_kwargs: passed to
         :class:`~syne_dyhpo._surrogate.DeepKernelSurrogate`.
     """
@@ -219,13 +220,8 @@ class DyHPOSearcher:
         owed = owed_promotion(self.ledger, self.reduction_factor) if self.reduction_factor else None
         if owed:  # the floor restricts the choice to the trials it is owed by
             paused, new_configs, new_X = owed.trial_ids, [], new_X[:0]
-        elif self.reduction_factor and self.depth_ceiling:
-            held = set(held_at_full_rungs(self.ledger, self.reduction_factor))
-            if continuing in held and self._switch_costs_more_than_a_level(continuing):
-                held.discard(continuing)
-            free = [trial_id for trial_id in paused if trial_id not in held]
-            if free or new_configs:
-                paused = free
+        if self.reduction_factor and self.depth_ceiling:
+            paused = self._not_held(paused, continuing, others_left=bool(new_configs))
         try:
             scores = self._scores(paused, new_X, continuing=continuing)
         except SurrogateUnavailableError as err:
@@ -235,6 +231,16 @@ class DyHPOSearcher:
         if best < len(paused):
             return Choice(trial_id=paused[best], to_level=owed.rung if owed else None)
         return Choice(config=new_configs[best - len(paused)])
+
+    def _not_held(self, paused: list[int], continuing: int | None, others_left: bool) -> list[int]:
+        """``paused`` without the trials the ceiling holds at a full rung, unless
+        that leaves nothing to run (no trial and not ``others_left``): then the
+        floor's promotion, or the last trials, go past it."""
+        held = set(held_at_full_rungs(self.ledger, self.reduction_factor))
+        if continuing in held and self._switch_costs_more_than_a_level(continuing):
+            held.discard(continuing)
+        free = [trial_id for trial_id in paused if trial_id not in held]
+        return free if free or others_left else paused
 
     def _switch_costs_more_than_a_level(self, trial_id: int) -> bool:
         """Whether a start or resume costs more seconds than ``trial_id``'s
