@@ -183,6 +183,9 @@ def test_sparse_records_answer_what_the_dense_curves_would(max_t, observations):
     query = np.array(sorted({min(lvl, max_t) for _, lvl, _, _ in observations} | {1}))
     minima = [min((c[lvl] for c in curves.values() if lvl in c), default=np.nan) for lvl in query]
     np.testing.assert_array_equal(ledger.level_minima(query), minima)
+    for level in query:  # each trial's value there, in start order
+        at_level = [curves.get(trial_id, {}).get(level, np.nan) for trial_id in ledger.ids]
+        np.testing.assert_array_equal(ledger.values_at(int(level)), at_level)
     finite = [  # (value, start order, level)
         (v, r, lvl) for r, c in enumerate(curves.values()) for lvl, v in c.items() if v < np.inf
     ]
