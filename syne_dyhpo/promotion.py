@@ -66,18 +66,21 @@ class Promotion:
 
 
 @dataclass(frozen=True)
-class _Depths:
-    """The trials that count at the rungs (not failed, not diverged): ``ids``,
-    ``depth`` (the level reached, or for a running trial the level it runs to),
-    whether each is ``resumable`` and its ``rows``, all ``(k,)``."""
+class RungDepths:
+    """The trials of ``ledger`` that count at the rungs (not failed, not
+    diverged): ``ids``, ``depth`` (the level reached, or for a running trial the
+    level it runs to), whether each is ``resumable`` and its ``rows`` in the
+    ledger's arrays, all ``(k,)``. Built once per decision for the floor and the
+    ceiling."""
 
+    ledger: TrialLedger
     ids: np.ndarray
     depth: np.ndarray
     resumable: np.ndarray
-    rows: np.ndarray  #: the trials' rows in the ledger's arrays
+    rows: np.ndarray
 
     @classmethod
-    def of(cls, ledger: TrialLedger) -> _Depths:
+    def of(cls, ledger: TrialLedger) -> RungDepths:
         status = ledger.status_codes
         counted = ~np.isin(status, [STATUSES.index(FAILED), STATUSES.index(DIVERGED)])
         running = status == STATUSES.index(RUNNING)
@@ -85,10 +88,11 @@ class _Depths:
             running, np.maximum(ledger.last_levels, ledger.targets), ledger.last_levels
         )
         ids = ledger.ids[counted]
-        return cls(ids, depth[counted], np.isin(ids, ledger.resumable()), np.flatnonzero(counted))
+        resumable = np.isin(ids, ledger.resumable())
+        return cls(ledger, ids, depth[counted], resumable, np.flatnonzero(counted))
 
 
-def owed_promotion(ledger: TrialLedger, reduction_factor: float) -> Promotion | None:
+def owed_promotion(trials: RungDepths, reduction_factor: float) -> Promotion | None:
     """The promotion the next decision owes, for the deepest rung short of its
     share; ``None`` if no rung is short (or none can be fed).
 
@@ -96,9 +100,8 @@ def owed_promotion(ledger: TrialLedger, reduction_factor: float) -> Promotion | 
     are not all sent to fill the same shortfall; failed and diverged trials do
     not count.
     """
-    trials = _Depths.of(ledger)
     depth = trials.depth
-    rungs = rung_levels(ledger.max_t, reduction_factor)
+    rungs = rung_levels(trials.ledger.max_t, reduction_factor)
     for low, high in reversed(list(zip(rungs[:-1], rungs[1:], strict=True))):
         reached, promoted = int((depth >= low).sum()), int((depth >= high).sum())
         if promoted < reached // reduction_factor:
@@ -108,19 +111,18 @@ def owed_promotion(ledger: TrialLedger, reduction_factor: float) -> Promotion | 
     return None
 
 
-def held_at_full_rungs(ledger: TrialLedger, reduction_factor: float) -> list[int]:
+def held_at_full_rungs(trials: RungDepths, reduction_factor: float) -> list[int]:
     """Paused trials at a rung ``k`` below ``max_t`` past which ``⌈n_k / η⌉``
     trials went already, and which are not among the rung's ``⌈n_k / η⌉``
     best by their value there: the ceiling holds them. Counted as
     :func:`owed_promotion` counts."""
-    trials = _Depths.of(ledger)
     depth = trials.depth
     held = np.zeros(len(depth), dtype=bool)
-    for rung in rung_levels(ledger.max_t, reduction_factor)[:-1]:
+    for rung in rung_levels(trials.ledger.max_t, reduction_factor)[:-1]:
         reached, past = int((depth >= rung).sum()), int((depth > rung).sum())
         share = math.ceil(reached / reduction_factor)
         if past >= share:
-            values = ledger.values_at(int(rung))[trials.rows]
+            values = trials.ledger.values_at(int(rung))[trials.rows]
             held |= (depth == rung) & ~_smallest(values, share)
     return trials.ids[held & trials.resumable].tolist()
 

@@ -49,7 +49,7 @@ from syne_dyhpo.acquisition import log_expected_improvement
 from syne_dyhpo.cost import NearestMeasured, paused_log_costs
 from syne_dyhpo.ledger import RUNNING, TrialLedger
 from syne_dyhpo.model_inputs import ConditioningSet, ModelInputs
-from syne_dyhpo.promotion import held_at_full_rungs, owed_promotion
+from syne_dyhpo.promotion import RungDepths, held_at_full_rungs, owed_promotion
 from syne_dyhpo.spaces.encoding import ConfigEncoder
 
 logger = logging.getLogger(__name__)
@@ -217,11 +217,13 @@ class DyHPOSearcher:
             if new_configs:
                 return Choice(config=new_configs[0])
             return Choice(trial_id=paused[self.random_state.randint(len(paused))])
-        owed = owed_promotion(self.ledger, self.reduction_factor) if self.reduction_factor else None
+        depths = RungDepths.of(self.ledger) if self.reduction_factor else None
+        owed = owed_promotion(depths, self.reduction_factor) if depths is not None else None
         if owed:  # the floor restricts the choice to the trials it is owed by
             paused, new_configs, new_X = owed.trial_ids, [], new_X[:0]
-        if self.reduction_factor and self.depth_ceiling:
-            paused = self._not_held(paused, continuing, others_left=bool(new_configs))
+        if depths is not None and self.depth_ceiling:
+            held = set(held_at_full_rungs(depths, self.reduction_factor))
+            paused = self._not_held(paused, held, continuing, others_left=bool(new_configs))
         try:
             scores = self._scores(paused, new_X, continuing=continuing)
         except SurrogateUnavailableError as err:
@@ -232,13 +234,14 @@ class DyHPOSearcher:
             return Choice(trial_id=paused[best], to_level=owed.rung if owed else None)
         return Choice(config=new_configs[best - len(paused)])
 
-    def _not_held(self, paused: list[int], continuing: int | None, others_left: bool) -> list[int]:
-        """``paused`` without the trials the ceiling holds at a full rung, unless
-        that leaves nothing to run (no trial and not ``others_left``): then the
-        floor's promotion, or the last trials, go past it."""
-        held = set(held_at_full_rungs(self.ledger, self.reduction_factor))
+    def _not_held(
+        self, paused: list[int], held: set[int], continuing: int | None, others_left: bool
+    ) -> list[int]:
+        """``paused`` without the trials the ceiling ``held`` at a full rung,
+        unless that leaves nothing to run (no trial and not ``others_left``):
+        then the floor's promotion, or the last trials, go past it."""
         if continuing in held and self._switch_costs_more_than_a_level(continuing):
-            held.discard(continuing)
+            held = held - {continuing}
         free = [trial_id for trial_id in paused if trial_id not in held]
         return free if free or others_left else paused
 

@@ -4,7 +4,7 @@ from syne_tune.config_space import choice
 
 from syne_dyhpo import DyHPO
 from syne_dyhpo.ledger import DIVERGED, FAILED, PAUSED, RUNNING, TrialLedger
-from syne_dyhpo.promotion import held_at_full_rungs, owed_promotion, rung_levels
+from syne_dyhpo.promotion import RungDepths, held_at_full_rungs, owed_promotion, rung_levels
 from tests.scheduler_driver import drive
 from tests.test_scheduler import FAST, make
 
@@ -46,7 +46,7 @@ def _history(
 
 def owed_promotions(ledger: TrialLedger, reduction_factor: float) -> list[int]:
     """The trials of the owed promotion, or none."""
-    promotion = owed_promotion(ledger, reduction_factor)
+    promotion = owed_promotion(RungDepths.of(ledger), reduction_factor)
     return promotion.trial_ids if promotion else []
 
 
@@ -74,36 +74,36 @@ def test_running_trials_count_at_their_target_and_failed_ones_not_at_all():
 def test_the_deepest_short_rung_is_fed_first_and_an_unfeedable_one_is_skipped():
     # rung 3 -> 9 is short (3 at level 3, none at 9), and so is rung 1 -> 3 (12 vs 3)
     depths, statuses = [1] * 9 + [3, 4, 3], [PAUSED] * 12
-    assert owed_promotion(_history(depths, statuses), 3.0).rung == 9
+    assert owed_promotion(RungDepths.of(_history(depths, statuses)), 3.0).rung == 9
     assert owed_promotions(_history(depths, statuses), 3.0) == [9, 10, 11]
     # the trials between 3 and 9 are all running: feed the rung below instead
     statuses = [PAUSED] * 9 + [RUNNING] * 3
-    assert owed_promotion(_history(depths, statuses), 3.0).rung == 3
+    assert owed_promotion(RungDepths.of(_history(depths, statuses)), 3.0).rung == 3
     assert owed_promotions(_history(depths, statuses), 3.0) == list(range(9))
 
 
 def test_a_full_rung_holds_the_paused_trials_at_it_that_do_not_lead_it():
     # 7 reached rung 1 and 2 went past it: fewer than ⌈7 / 3⌉, nobody is held
-    assert held_at_full_rungs(_history([1] * 5 + [2, 3], [PAUSED] * 7), 3.0) == []
+    assert held_at_full_rungs(RungDepths.of(_history([1] * 5 + [2, 3], [PAUSED] * 7)), 3.0) == []
     # 3 past rung 1 fill it, and 1 of the 2 that reached rung 3 fills that one;
     # the trials past are the best at their rungs: the trials at a rung wait,
     # the one between rungs 1 and 3 does not
     depths, paused = [1] * 4 + [2, 3, 4], [PAUSED] * 7
     history = _history(depths, paused, scales=[4, 5, 6, 7, 1, 3, 2])
-    assert held_at_full_rungs(history, 3.0) == [0, 1, 2, 3, 5]
+    assert held_at_full_rungs(RungDepths.of(history), 3.0) == [0, 1, 2, 3, 5]
     # trials 0 and 5 are among the ⌈n / 3⌉ best of their rungs: they may go on
     history = _history(depths, paused, scales=[0.5, 5, 6, 7, 1, 1, 2])
-    assert held_at_full_rungs(history, 3.0) == [1, 2, 3]
+    assert held_at_full_rungs(RungDepths.of(history), 3.0) == [1, 2, 3]
 
 
 def test_the_ceiling_counts_running_trials_at_their_target_and_not_failed_ones():
     # one of six runs past rung 1: below ⌈6 / 3⌉; a second fills the rung
-    assert held_at_full_rungs(_history([1] * 6, [RUNNING] + [PAUSED] * 5), 3.0) == []
+    assert held_at_full_rungs(RungDepths.of(_history([1] * 6, [RUNNING] + [PAUSED] * 5)), 3.0) == []
     history = _history([1] * 6, [RUNNING] * 2 + [PAUSED] * 4, scales=[1, 1, 2, 2, 2, 2])
-    assert held_at_full_rungs(history, 3.0) == [2, 3, 4, 5]
+    assert held_at_full_rungs(RungDepths.of(history), 3.0) == [2, 3, 4, 5]
     # two failed trials at level 1 leave 2 at the rung, of which 1 went past: full
     history = _history([1, 1, 1, 2], [FAILED] * 2 + [PAUSED] * 2, scales=[0, 0, 2, 1])
-    assert held_at_full_rungs(history, 3.0) == [2]
+    assert held_at_full_rungs(RungDepths.of(history), 3.0) == [2]
 
 
 def _flat_curve(config: dict, level: int) -> float:
@@ -220,7 +220,7 @@ def _at_a_full_rung(switch_seconds: float):
             seconds = 1.0 + (switch_seconds if switched else 0.0)
             ledger.observe(trial_id, level, value, seconds=seconds, after_switch=switched)
         ledger.pause(trial_id)
-    assert held_at_full_rungs(ledger, 3.0) == [2, 3, 4, 5]
+    assert held_at_full_rungs(RungDepths.of(ledger), 3.0) == [2, 3, 4, 5]
     return scheduler
 
 
@@ -247,4 +247,5 @@ def test_a_promoted_trial_trains_to_the_rung_without_another_decision():
     choice = scheduler.searcher.suggest()
     assert choice.trial_id in range(3) and choice.to_level == 3
     assert scheduler.trials.resume(choice.trial_id, choice.to_level) == 3
-    assert owed_promotion(scheduler.trials, 3.0) is None  # it counts at its rung already
+    # it counts at its rung already
+    assert owed_promotion(RungDepths.of(scheduler.trials), 3.0) is None
