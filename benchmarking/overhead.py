@@ -50,7 +50,9 @@ def synthetic_loss(config: dict, level: int) -> float:
     return float(asymptote + 2.0 * level ** (-speed))
 
 
-def make_scheduler(max_t: int, seed: int, lookahead: str = "rate") -> DyHPO:
+def make_scheduler(
+    max_t: int, seed: int, lookahead: str = "rate", depth_ceiling: bool = False
+) -> DyHPO:
     """DyHPO with its defaults on :data:`CONFIG_SPACE`, levels ``1 ... max_t``."""
     return DyHPO(
         {**CONFIG_SPACE, "epochs": max_t},
@@ -58,6 +60,7 @@ def make_scheduler(max_t: int, seed: int, lookahead: str = "rate") -> DyHPO:
         max_resource_attr="epochs",
         random_seed=seed,
         lookahead=lookahead,
+        depth_ceiling=depth_ceiling,
     )
 
 
@@ -69,10 +72,11 @@ def run(
     lookahead: str = "rate",
     level_seconds: float = 1.0,
     clock=time.process_time,
+    depth_ceiling: bool = False,
 ) -> tuple[DyHPO, np.ndarray, np.ndarray]:
     """The scheduler after the run, the observations before each decision
     ``(k,)`` and its seconds on ``clock`` ``(k,)``."""
-    scheduler = make_scheduler(max_t, seed, lookahead)
+    scheduler = make_scheduler(max_t, seed, lookahead, depth_ceiling)
     return scheduler, *drive(scheduler, observations, seed, workers, level_seconds, clock)
 
 
@@ -155,6 +159,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--lookahead", choices=LOOKAHEADS, default="rate", help="(default: %(default)s)"
     )
+    parser.add_argument("--depth-ceiling", action="store_true", help="DyHPO(depth_ceiling=True)")
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
     clock = time.process_time if args.clock == "cpu" else time.perf_counter
@@ -167,11 +172,13 @@ def main(argv: list[str] | None = None) -> None:
         args.lookahead,
         args.level_seconds,
         clock,
+        args.depth_ceiling,
     )
     total = clock() - start
     print(
         f"DyHPO decision time, {len(seconds)} decisions, max_t={args.max_t}, "
         f"workers={args.workers}, lookahead={args.lookahead}, "
+        f"depth_ceiling={args.depth_ceiling}, "
         f"{args.level_seconds:g} simulated s per level, {args.clock} time"
     )
     print("| observations | decisions | median ms | p95 ms | max ms |")
