@@ -33,11 +33,12 @@ from benchmarking.analysis import group_key, load_records
 from benchmarking.benchmarks import select_tasks, table_files, task_table
 from benchmarking.styles import benchmark_label
 from benchmarking.tables import CurveTable
+from syne_dyhpo.promotion import rung_levels
 
 LEVELS = (1, 2, 3, 5, 10)
 NEAR_BEST = 0.1
-#: Rungs of ASHA's default ``η = 3`` compared with the next in runs.
-RUNGS = (1, 3, 9, 27)
+#: Rungs of DyHPO's and ASHA's default ``η = 3`` compared with the next in runs.
+RUNGS = tuple(rung_levels(27, 3.0).tolist())
 RUN_FRACTIONS = (0.1, 0.25, 0.5)
 
 

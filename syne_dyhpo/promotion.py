@@ -129,7 +129,7 @@ def held_at_full_rungs(trials: RungDepths, reduction_factor: float) -> list[int]
 
 def _smallest(values: np.ndarray, k: int) -> np.ndarray:
     """``(n,)`` mask of the ``k`` smallest of ``values (n,)``; ``nan`` ranks
-    last, ties go to the earlier."""
+    last (as NumPy sorts it), ties go to the earlier."""
     mask = np.zeros(len(values), dtype=bool)
-    mask[np.argsort(np.nan_to_num(values, nan=np.inf), kind="stable")[:k]] = True
+    mask[np.argsort(values, kind="stable")[:k]] = True
     return mask
