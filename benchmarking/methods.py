@@ -94,6 +94,9 @@ METHODS: dict[str, Callable[[MethodArgs], TrialScheduler]] = {
     # Variant: at most ASHA's share of the trials at a rung go past it,
     # besides the rung's best.
     "dyhpo_depth_ceiling": lambda a: _dyhpo(a, depth_ceiling=True),
+    # Variant: the ceiling only at rungs whose order the run has shown to
+    # carry over to the next.
+    "dyhpo_ceiling_where_order_carries": lambda a: _dyhpo(a, depth_ceiling="where_order_carries"),
     # Ablation of the refit schedule: refit at every 10 % growth of the data,
     # whatever the time spent fitting.
     "dyhpo_every_refit": lambda a: _dyhpo(a, max_fit_share=1.0),

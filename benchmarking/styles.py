@@ -30,6 +30,9 @@ METHOD_STYLES: dict[str, MethodStyle] = {
     "dyhpo_final": MethodStyle("DyHPO, final level", "#009E73", "X"),
     "dyhpo_no_promotion_floor": MethodStyle("DyHPO without promotion floor", "#000000", "h"),
     "dyhpo_depth_ceiling": MethodStyle("DyHPO with depth ceiling", "#9467BD", "p"),
+    "dyhpo_ceiling_where_order_carries": MethodStyle(
+        "DyHPO with depth ceiling where order carries", "#AA3377", "8"
+    ),
     "dyhpo_no_cost": MethodStyle("DyHPO, next level, no cost", "#8C564B", "<"),
     "dyhpo_no_cost_no_floor": MethodStyle(
         "DyHPO, next level, no cost, no noise floor", "#BCBD22", ">"

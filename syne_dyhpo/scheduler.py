@@ -146,6 +146,9 @@ class DyHPO(TrialScheduler):
         reported and a start or resume costs more than its level), so that
         depth costs configurations started as in ASHA (see
         :mod:`syne_dyhpo.promotion` and the benchmarks in the README).
+        ``"where_order_carries"``: so only at rungs whose order the run has
+        shown to carry over to the next (the rank correlation of the trials
+        seen at both, :func:`~syne_dyhpo.promotion.order_carries_over`).
         ``False``: DyHPO may train any paused trial deeper.
     :param surrogate_kwargs: options of the deep-kernel GP
         (:class:`~syne_dyhpo._surrogate.DeepKernelSurrogate`).
@@ -173,7 +176,7 @@ class DyHPO(TrialScheduler):
         cost_aware: bool = True,
         lookahead: str = "rate",
         reduction_factor: float | None = 3.0,
-        depth_ceiling: bool = False,
+        depth_ceiling: bool | str = False,
         surrogate_kwargs: dict[str, Any] | None = None,
         conditions: Conditions | dict[str, Any] | None = None,
     ):

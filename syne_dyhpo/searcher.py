@@ -49,7 +49,13 @@ from syne_dyhpo.acquisition import log_expected_improvement
 from syne_dyhpo.cost import NearestMeasured, paused_log_costs
 from syne_dyhpo.ledger import RUNNING, TrialLedger
 from syne_dyhpo.model_inputs import ConditioningSet, ModelInputs
-from syne_dyhpo.promotion import RungDepths, held_at_full_rungs, owed_promotion
+from syne_dyhpo.promotion import (
+    DEPTH_CEILINGS,
+    WHERE_ORDER_CARRIES,
+    RungDepths,
+    held_at_full_rungs,
+    owed_promotion,
+)
 from syne_dyhpo.spaces.encoding import ConfigEncoder
 
 logger = logging.getLogger(__name__)
@@ -122,9 +128,12 @@ class DyHPOSearcher:
     :param reduction_factor: ``η`` of the promotion floor and ceiling
         (:mod:`syne_dyhpo.promotion`): at least ``⌊n / η⌋`` of the ``n`` trials
         that reached a rung train to the next; ``None``: no floor, no ceiling.
-    :param depth_ceiling: ... and at most ``⌈n / η⌉`` go past it besides the
-        rung's ``⌈n / η⌉`` best, unless that leaves nothing to run; the trial
-        that just reported may, where a switch costs more than its level.
+    :param depth_ceiling: one of :data:`~syne_dyhpo.promotion.DEPTH_CEILINGS`;
+        ``True``: ... and at most ``⌈n / η⌉`` go past it besides the rung's
+        ``⌈n / η⌉`` best, unless that leaves nothing to run; the trial that
+        just reported may, where a switch costs more than its level.
+        ``"where_order_carries"``: so only at rungs whose order the run has
+        shown to carry over to the next.
     :param surrogate_kwargs: passed to
         :class:`~syne_dyhpo._surrogate.DeepKernelSurrogate`.
     """
@@ -144,11 +153,15 @@ class DyHPOSearcher:
         cost_aware: bool = True,
         lookahead: str = "rate",
         reduction_factor: float | None = 3.0,
-        depth_ceiling: bool = False,
+        depth_ceiling: bool | str = False,
         surrogate_kwargs: Mapping[str, Any] | None = None,
     ):
         if lookahead not in LOOKAHEADS:
             raise ValueError(f"lookahead must be one of {LOOKAHEADS}, got {lookahead!r}")
+        if depth_ceiling not in DEPTH_CEILINGS:
+            raise ValueError(
+                f"depth_ceiling must be one of {DEPTH_CEILINGS}, got {depth_ceiling!r}"
+            )
         if reduction_factor is not None and not reduction_factor > 1:
             raise ValueError(f"reduction_factor must be > 1 or None, got {reduction_factor!r}")
         self.encoder = encoder
@@ -222,7 +235,8 @@ class DyHPOSearcher:
         if owed:  # the floor restricts the choice to the trials it is owed by
             paused, new_configs, new_X = owed.trial_ids, [], new_X[:0]
         if depths is not None and self.depth_ceiling:
-            held = set(held_at_full_rungs(depths, self.reduction_factor))
+            ordered = self.depth_ceiling == WHERE_ORDER_CARRIES
+            held = set(held_at_full_rungs(depths, self.reduction_factor, ordered))
             paused = self._not_held(paused, held, continuing, others_left=bool(new_configs))
         try:
             scores = self._scores(paused, new_X, continuing=continuing)

@@ -1,10 +1,20 @@
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scipy.stats import norm, spearmanr
 from syne_tune.config_space import choice
 
 from syne_dyhpo import DyHPO
 from syne_dyhpo.ledger import DIVERGED, FAILED, PAUSED, RUNNING, TrialLedger
-from syne_dyhpo.promotion import RungDepths, held_at_full_rungs, owed_promotion, rung_levels
+from syne_dyhpo.promotion import (
+    LARGE_CORRELATION,
+    RungDepths,
+    held_at_full_rungs,
+    owed_promotion,
+    rank_correlation_bounds,
+    rung_levels,
+)
 from tests.scheduler_driver import drive
 from tests.test_scheduler import FAST, make
 
@@ -25,16 +35,23 @@ def test_rungs_are_powers_of_the_factor_below_max_t_then_max_t(max_t, factor, ru
 
 
 def _history(
-    depths: list[int], statuses: list[str], scales: list[float] | None = None, max_t: int = 9
+    depths: list[int],
+    statuses: list[str],
+    scales: list[float] | None = None,
+    max_t: int = 9,
+    late_scales: list[float] | None = None,
 ) -> TrialLedger:
     """Trial ``i`` observed at levels ``1 … depths[i]`` (running: one more),
-    with value ``scales[i] / level`` (default 1)."""
+    with value ``scales[i] / level`` (default 1), from level 2 on
+    ``late_scales[i] / level`` if given."""
     ledger = TrialLedger(max_t, config_dim=1)
     scales = scales or [1.0] * len(depths)
+    late_scales = late_scales or scales
     for trial_id, (depth, status) in enumerate(zip(depths, statuses, strict=True)):
         ledger.start(trial_id, {"i": trial_id}, np.zeros(1))
         for level in range(1, depth + 1):
-            ledger.observe(trial_id, level, scales[trial_id] / level, seconds=1.0)
+            scale = (scales if level == 1 else late_scales)[trial_id]
+            ledger.observe(trial_id, level, scale / level, seconds=1.0)
         if depth:
             ledger.pause(trial_id)
             if status == RUNNING:
@@ -106,6 +123,70 @@ def test_the_ceiling_counts_running_trials_at_their_target_and_not_failed_ones()
     assert held_at_full_rungs(RungDepths.of(history), 3.0) == [2]
 
 
+# six trials at level 1 and six past rung 1 (12 reached it, ⌈12 / 3⌉ = 4 fill it)
+AT_RUNG_1, PAST_RUNG_1 = [1] * 6, [3] * 6
+
+
+@pytest.mark.parametrize(
+    ("past_scales", "late_scales", "held"),
+    [
+        ([1, 2, 3, 4, 5, 6], [1, 2, 3, 4, 5, 6], [1, 2, 3, 4, 5]),  # rung 3 ranks as rung 1
+        ([1, 2, 3, 4, 5, 6], [6, 5, 4, 3, 2, 1], []),  # rung 3 reverses rung 1's order
+        ([1, 2, 3, 4, 5], [1, 2, 3, 4, 5], []),  # five in order: not enough to show it
+    ],
+)
+def test_where_order_carries_a_full_rung_holds_only_if_its_order_was_shown(
+    past_scales, late_scales, held
+):
+    # trial 0 is among the rung's 4 best at level 1 and may go on
+    at_rung = [0.5, 7, 8, 9, 10, 11]
+    history = _history(
+        AT_RUNG_1 + [3] * len(past_scales),
+        [PAUSED] * (6 + len(past_scales)),
+        at_rung + past_scales,
+        late_scales=at_rung + late_scales,
+    )
+    depths = RungDepths.of(history)
+    assert held_at_full_rungs(depths, 3.0, where_order_carries=True) == held
+    assert held_at_full_rungs(depths, 3.0) == [1, 2, 3, 4, 5]  # the plain ceiling holds
+
+
+def test_an_order_is_judged_from_four_pairs_and_shown_by_six_in_order():
+    in_order = np.arange(6.0)
+    assert rank_correlation_bounds(in_order[:3], in_order[:3]) == (-1.0, 1.0)
+    assert rank_correlation_bounds(in_order[:5], in_order[:5])[0] < LARGE_CORRELATION
+    assert rank_correlation_bounds(in_order, in_order)[0] >= LARGE_CORRELATION
+
+
+_PAIRS = st.lists(
+    st.tuples(
+        st.integers(-1000, 1000),  # ties are common among values, near-equal floats not
+        st.integers(-1000, 1000),
+        st.sampled_from(["both", "x", "y"]),  # seen at both rungs, or at one only
+    ),
+    max_size=30,
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(_PAIRS)
+def test_rank_correlation_bounds_depend_only_on_the_ranks_of_pairs_seen_at_both(rows):
+    x = np.array([a if seen != "y" else np.nan for a, _, seen in rows], dtype=float)
+    y = np.array([b if seen != "x" else np.nan for _, b, seen in rows], dtype=float)
+    lower, upper = rank_correlation_bounds(x, y)
+    assert -1.0 <= lower <= upper <= 1.0
+    # increasing maps of either rung keep the bounds; reversing one mirrors them
+    assert rank_correlation_bounds(np.exp(x / 1e3), 2.0 * y + 1.0) == pytest.approx((lower, upper))
+    assert rank_correlation_bounds(x, -y) == pytest.approx((-upper, -lower))
+    both = np.isfinite(x) & np.isfinite(y)
+    assert rank_correlation_bounds(x[both], y[both]) == pytest.approx((lower, upper))
+
+
+def test_depth_ceiling_must_be_one_of_its_values():
+    with pytest.raises(ValueError, match="depth_ceiling must be one of .* got 'yes'"):
+        make(depth_ceiling="yes")
+
+
 def _flat_curve(config: dict, level: int) -> float:
     """Curves that all look alike: expected improvement favours new configurations."""
     return 1.0 + 1e-3 * config["x"] + 1e-4 / level
@@ -143,13 +224,27 @@ def _steep_curve(config: dict, level: int) -> float:
     return 1e-2 * config["x"] + 10.0 / level**2
 
 
-def _breaches_recorded(scheduler: DyHPO) -> list[int]:
+def _order_shown(curves: list[np.ndarray], rung: int, next_rung: int) -> bool:
+    """Whether the lower one-sided 95 % Fisher bound on Spearman's correlation
+    between ``rung`` and ``next_rung`` over the ``curves`` seen at both is at
+    least 0.5 (from four curves; a perfect order counts as one adjacent swap)."""
+    pairs = [(c[rung - 1], c[next_rung - 1]) for c in curves if np.isfinite(c[next_rung - 1])]
+    m = len(pairs)
+    if m < 4:
+        return False
+    rho = min(spearmanr(*zip(*pairs, strict=True)).statistic, 1 - 12 / (m**3 - m))
+    return np.tanh(np.arctanh(rho) - norm.ppf(0.95) * np.sqrt(1.06 / (m - 3))) >= 0.5
+
+
+def _breaches_recorded(scheduler: DyHPO, where_order_carries: bool = False) -> list[int]:
     """The trials the searcher will send past a rung below ``max_t`` that is
     full (``⌈n / 3⌉`` of the ``n`` trials at it went past) and that they do not
     lead (not among its ``⌈n / 3⌉`` best there), recorded as decided once a
-    switch's cost is measured (until then a trial that reports goes on)."""
+    switch's cost is measured (until then a trial that reports goes on);
+    ``where_order_carries``: only rungs whose order was shown
+    (:func:`_order_shown`) count."""
     breaches, suggest, ledger = [], scheduler.searcher.suggest, scheduler.trials
-    rungs = rung_levels(ledger.max_t, 3.0)[:-1].tolist()
+    rungs = rung_levels(ledger.max_t, 3.0).tolist()
 
     def checked(continuing=None):
         choice = suggest(continuing)
@@ -161,11 +256,15 @@ def _breaches_recorded(scheduler: DyHPO) -> list[int]:
             for t in counted
         }
         rung = depth[choice.trial_id]
-        if rung in rungs:
+        if rung in rungs[:-1]:
             share = int(np.ceil(sum(d >= rung for d in depth.values()) / 3))
             past = sum(d > rung for d in depth.values())
             value = {t: ledger[t].curve[rung - 1] for t in counted if depth[t] >= rung}
             better = sum(v < value[choice.trial_id] for v in value.values())
+            curves = [ledger[t].curve for t in counted]
+            next_rung = rungs[rungs.index(rung) + 1]
+            if where_order_carries and not _order_shown(curves, rung, next_rung):
+                return choice
             if past >= share and better >= share:
                 breaches.append(choice.trial_id)
         return choice
@@ -175,16 +274,18 @@ def _breaches_recorded(scheduler: DyHPO) -> list[int]:
 
 
 @pytest.mark.parametrize("n_workers", [1, 3])
-def test_dyhpo_trains_past_a_full_rung_only_the_trials_that_lead_it(n_workers):
-    scheduler = make(max_t=9, depth_ceiling=True)
-    breaches = _breaches_recorded(scheduler)
+@pytest.mark.parametrize("depth_ceiling", [True, "where_order_carries"])
+def test_dyhpo_trains_past_a_full_rung_only_the_trials_that_lead_it(n_workers, depth_ceiling):
+    scheduler = make(max_t=9, depth_ceiling=depth_ceiling)
+    breaches = _breaches_recorded(scheduler, depth_ceiling == "where_order_carries")
     drive(scheduler, _steep_curve, decisions=60, n_workers=n_workers)
     assert breaches == []
 
 
-def test_without_the_ceiling_dyhpo_trains_past_them():
+@pytest.mark.parametrize("where_order_carries", [False, True])
+def test_without_the_ceiling_dyhpo_trains_past_them(where_order_carries):
     scheduler = make(max_t=9)
-    breaches = _breaches_recorded(scheduler)
+    breaches = _breaches_recorded(scheduler, where_order_carries)
     drive(scheduler, _steep_curve, decisions=60, n_workers=1)
     assert len(breaches) > 1
 
