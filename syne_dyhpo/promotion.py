@@ -166,13 +166,13 @@ def order_carries_over(at_rung: np.ndarray, at_next_rung: np.ndarray) -> bool:
     proof is on the order: among the rung's leaders, which the ceiling sends
     on, an order can seem to carry over where over all trials it does not.
     """
-    return rank_correlation_bounds(at_rung, at_next_rung)[0] >= LARGE_CORRELATION
+    return rank_correlation_lower_bound(at_rung, at_next_rung) >= LARGE_CORRELATION
 
 
-def rank_correlation_bounds(x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
-    """One-sided 95 % lower and upper bounds on Spearman's correlation of the
-    pairs of ``x (n,)`` and ``y (n,)`` where both are observed; ``(-1, 1)``
-    below :data:`MIN_PAIRS` pairs.
+def rank_correlation_lower_bound(x: np.ndarray, y: np.ndarray) -> float:
+    """One-sided 95 % lower bound on Spearman's correlation of the pairs of
+    ``x (n,)`` and ``y (n,)`` where both are observed; ``-1`` below
+    :data:`MIN_PAIRS` pairs or where one side is all ties.
 
     Fisher's z with the standard error ``sqrt(1.06 / (m - 3))`` of Spearman's
     coefficient (Fieller, Hartley and Pearson 1957); a perfect order counts as
@@ -181,15 +181,12 @@ def rank_correlation_bounds(x: np.ndarray, y: np.ndarray) -> tuple[float, float]
     """
     both = np.isfinite(x) & np.isfinite(y)
     m = int(both.sum())
-    if m < MIN_PAIRS:
-        return -1.0, 1.0
+    if m < MIN_PAIRS or np.ptp(x[both]) == 0 or np.ptp(y[both]) == 0:
+        return -1.0
     rho = np.corrcoef(rankdata(x[both]), rankdata(y[both]))[0, 1]
-    if not np.isfinite(rho):  # every value tied at one rung
-        return -1.0, 1.0
     closest = 1.0 - 12.0 / (m * (m * m - 1))
     z = math.atanh(float(np.clip(rho, -closest, closest)))
-    half_width = ONE_SIDED_95 * math.sqrt(1.06 / (m - 3))
-    return math.tanh(z - half_width), math.tanh(z + half_width)
+    return math.tanh(z - ONE_SIDED_95 * math.sqrt(1.06 / (m - 3)))
 
 
 def _smallest(values: np.ndarray, k: int) -> np.ndarray:
