@@ -30,6 +30,7 @@ from syne_tune.constants import ST_TUNER_TIME
 from syne_tune.optimizer.scheduler import SchedulerDecision
 
 from syne_dyhpo import DyHPO
+from syne_dyhpo.promotion import WHERE_ORDER_CARRIES
 from syne_dyhpo.searcher import LOOKAHEADS
 
 CONFIG_SPACE = {
@@ -51,7 +52,7 @@ def synthetic_loss(config: dict, level: int) -> float:
 
 
 def make_scheduler(
-    max_t: int, seed: int, lookahead: str = "rate", depth_ceiling: bool = False
+    max_t: int, seed: int, lookahead: str = "rate", depth_ceiling: bool | str = False
 ) -> DyHPO:
     """DyHPO with its defaults on :data:`CONFIG_SPACE`, levels ``1 ... max_t``."""
     return DyHPO(
@@ -72,7 +73,7 @@ def run(
     lookahead: str = "rate",
     level_seconds: float = 1.0,
     clock=time.process_time,
-    depth_ceiling: bool = False,
+    depth_ceiling: bool | str = False,
 ) -> tuple[DyHPO, np.ndarray, np.ndarray]:
     """The scheduler after the run, the observations before each decision
     ``(k,)`` and its seconds on ``clock`` ``(k,)``."""
@@ -159,8 +160,15 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--lookahead", choices=LOOKAHEADS, default="rate", help="(default: %(default)s)"
     )
-    parser.add_argument("--depth-ceiling", action="store_true", help="DyHPO(depth_ceiling=True)")
+    parser.add_argument(
+        "--depth-ceiling",
+        nargs="?",
+        const="on",
+        choices=("on", WHERE_ORDER_CARRIES),
+        help="DyHPO(depth_ceiling=True), or the ceiling where a rung's order carries over",
+    )
     args = parser.parse_args(argv)
+    depth_ceiling = {None: False, "on": True}.get(args.depth_ceiling, args.depth_ceiling)
     torch.set_num_threads(1)
     clock = time.process_time if args.clock == "cpu" else time.perf_counter
     start = clock()
@@ -172,13 +180,13 @@ def main(argv: list[str] | None = None) -> None:
         args.lookahead,
         args.level_seconds,
         clock,
-        args.depth_ceiling,
+        depth_ceiling,
     )
     total = clock() - start
     print(
         f"DyHPO decision time, {len(seconds)} decisions, max_t={args.max_t}, "
         f"workers={args.workers}, lookahead={args.lookahead}, "
-        f"depth_ceiling={args.depth_ceiling}, "
+        f"depth_ceiling={depth_ceiling}, "
         f"{args.level_seconds:g} simulated s per level, {args.clock} time"
     )
     print("| observations | decisions | median ms | p95 ms | max ms |")
